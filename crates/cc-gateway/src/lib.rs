@@ -1,0 +1,1 @@
+//! cc-gateway (placeholder: being built).

@@ -1,0 +1,1 @@
+//! session-core (placeholder: being built).

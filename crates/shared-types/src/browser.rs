@@ -1,0 +1,154 @@
+//! The browser <-> Durable Object socket (`GET /api/sessions/:id/ws`).
+//!
+//! The client sends `sync{after_seq}` first; the DO answers with a `snapshot` and then the
+//! events after the cursor, then live events. Every DO frame carries the session's status.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::PermissionMode;
+use crate::content::ContentBlock;
+use crate::error::ErrorCode;
+use crate::fold::Transcript;
+use crate::gateway::{GatewayEvent, Question, Scope, ToolCall};
+use crate::status::SessionStatus;
+use crate::TimestampMs;
+
+/// A browser -> DO frame: a command with an optional `request_id` that an `error` names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(flatten)]
+    pub command: ClientCommand,
+}
+
+impl ClientFrame {
+    pub fn new(command: ClientCommand) -> Self {
+        ClientFrame { request_id: None, command }
+    }
+
+    pub fn with_request_id(command: ClientCommand, request_id: impl Into<String>) -> Self {
+        ClientFrame { request_id: Some(request_id.into()), command }
+    }
+}
+
+/// What a browser asks of a session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ClientCommand {
+    #[serde(rename = "sync")]
+    Sync { after_seq: u64 },
+    #[serde(rename = "message")]
+    Message { client_id: String, content: Vec<ContentBlock> },
+    #[serde(rename = "tool.approve")]
+    ToolApprove { tool_call_id: String, scope: Scope },
+    #[serde(rename = "tool.deny")]
+    ToolDeny { tool_call_id: String, reason: String },
+    #[serde(rename = "question.answer")]
+    QuestionAnswer { tool_call_id: String, answers: BTreeMap<String, String> },
+    #[serde(rename = "interrupt")]
+    Interrupt,
+    #[serde(rename = "terminate")]
+    Terminate,
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+impl ClientCommand {
+    pub const TYPES: &'static [&'static str] = &[
+        "sync",
+        "message",
+        "tool.approve",
+        "tool.deny",
+        "question.answer",
+        "interrupt",
+        "terminate",
+        "ping",
+    ];
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientCommand::Sync { .. } => "sync",
+            ClientCommand::Message { .. } => "message",
+            ClientCommand::ToolApprove { .. } => "tool.approve",
+            ClientCommand::ToolDeny { .. } => "tool.deny",
+            ClientCommand::QuestionAnswer { .. } => "question.answer",
+            ClientCommand::Interrupt => "interrupt",
+            ClientCommand::Terminate => "terminate",
+            ClientCommand::Ping => "ping",
+        }
+    }
+}
+
+/// A DO -> browser frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The state at `last_seq`. `transcript` (the `fold` of events up to `last_seq`) is sent to a
+    /// client too far behind for a replay; otherwise the events after its cursor follow.
+    Snapshot {
+        meta: SessionMeta,
+        status: SessionStatus,
+        last_seq: u64,
+        pending: Vec<PendingRequest>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transcript: Option<Box<Transcript>>,
+    },
+    Event { seq: u64, status: SessionStatus, event: GatewayEvent },
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+    },
+    Pong,
+}
+
+impl ServerFrame {
+    pub const TYPES: &'static [&'static str] = &["snapshot", "event", "error", "pong"];
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerFrame::Snapshot { .. } => "snapshot",
+            ServerFrame::Event { .. } => "event",
+            ServerFrame::Error { .. } => "error",
+            ServerFrame::Pong => "pong",
+        }
+    }
+}
+
+/// What a session is, as the list and the header show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionMeta {
+    pub id: String,
+    pub title: String,
+    pub project: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub permission_mode: PermissionMode,
+    pub created_at: TimestampMs,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_session_id: Option<String>,
+}
+
+/// Something waiting for a human, shown on every device until someone answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PendingRequest {
+    Tool { tool_call: ToolCall },
+    Question { tool_call_id: String, questions: Vec<Question> },
+}
+
+impl PendingRequest {
+    pub fn tool_call_id(&self) -> &str {
+        match self {
+            PendingRequest::Tool { tool_call } => &tool_call.id,
+            PendingRequest::Question { tool_call_id, .. } => tool_call_id,
+        }
+    }
+}
