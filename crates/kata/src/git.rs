@@ -1,0 +1,50 @@
+//! The few facts kata asks git for: the revision, the uncommitted changes, the top level.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::{KataError, Result};
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let describe = || args.join(" ");
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| KataError::Git { args: describe(), message: format!("{e} (is git installed?)") })?;
+    if !out.status.success() {
+        return Err(KataError::Git {
+            args: describe(),
+            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+/// `HEAD`'s commit, or `None` outside a repository or before the first commit.
+pub fn revision(dir: &Path) -> Option<String> {
+    git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok().filter(|r| !r.is_empty())
+}
+
+/// The repository's top-level directory, if `dir` is inside one.
+pub fn toplevel(dir: &Path) -> Option<PathBuf> {
+    git(dir, &["rev-parse", "--show-toplevel"]).ok().map(PathBuf::from)
+}
+
+/// `git status --porcelain` lines, leaving out kata's own session and evidence files (they change
+/// with every gate run and are not part of the work).
+pub fn uncommitted(dir: &Path) -> Result<Vec<String>> {
+    let out = git(
+        dir,
+        &[
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+            "--",
+            ".",
+            ":(exclude,top).kata/sessions",
+            ":(exclude,top).kata/evidence",
+        ],
+    )?;
+    Ok(out.lines().map(str::to_string).collect())
+}
