@@ -31,8 +31,13 @@ pub const BIN_ENV: &str = "CLAUDE_BIN";
 pub const DEFAULT_BIN: &str = ".cache/duraclaw/npm/node_modules/.bin/claude";
 
 /// Flags every headless run needs (what the official SDK passes).
-pub const BASE_ARGS: &[&str] =
-    &["--output-format", "stream-json", "--input-format", "stream-json", "--verbose"];
+pub const BASE_ARGS: &[&str] = &[
+    "--output-format",
+    "stream-json",
+    "--input-format",
+    "stream-json",
+    "--verbose",
+];
 
 /// What can go wrong driving the CLI; messages carry enough to debug a failed test.
 #[derive(Debug, thiserror::Error)]
@@ -41,10 +46,23 @@ pub enum CliError {
     NotFound(PathBuf),
     #[error("I/O with the CLI: {0}")]
     Io(#[from] std::io::Error),
-    #[error("timed out after {secs:?} waiting for {what}; stderr tail: {stderr}; last events: {last}")]
-    Timeout { what: String, secs: Duration, stderr: String, last: String },
-    #[error("CLI stdout closed while waiting for {what}; stderr tail: {stderr}; last events: {last}")]
-    Closed { what: String, stderr: String, last: String },
+    #[error(
+        "timed out after {secs:?} waiting for {what}; stderr tail: {stderr}; last events: {last}"
+    )]
+    Timeout {
+        what: String,
+        secs: Duration,
+        stderr: String,
+        last: String,
+    },
+    #[error(
+        "CLI stdout closed while waiting for {what}; stderr tail: {stderr}; last events: {last}"
+    )]
+    Closed {
+        what: String,
+        stderr: String,
+        last: String,
+    },
     #[error("CLI printed a line that is not JSON: {0}")]
     NotJson(String),
 }
@@ -82,8 +100,17 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> std::io::Result<Self> {
-        let sandbox = Sandbox { root: tempfile::Builder::new().prefix("claude-sandbox").tempdir()? };
-        for dir in [sandbox.home(), sandbox.config_dir(), sandbox.runtime_dir(), sandbox.tmp_dir()] {
+        let sandbox = Sandbox {
+            root: tempfile::Builder::new()
+                .prefix("claude-sandbox")
+                .tempdir()?,
+        };
+        for dir in [
+            sandbox.home(),
+            sandbox.config_dir(),
+            sandbox.runtime_dir(),
+            sandbox.tmp_dir(),
+        ] {
             std::fs::create_dir_all(dir)?;
         }
         Ok(sandbox)
@@ -121,7 +148,10 @@ impl Sandbox {
             ("CLAUDE_CODE_TMPDIR".into(), path(self.tmp_dir())),
             ("ANTHROPIC_BASE_URL".into(), base_url.into()),
             ("ANTHROPIC_API_KEY".into(), "test".into()),
-            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(), "1".into()),
+            (
+                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC".into(),
+                "1".into(),
+            ),
             ("IS_SANDBOX".into(), "1".into()),
         ]
     }
@@ -140,7 +170,11 @@ impl Sandbox {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true);
-        match std::fs::File::options().create(true).append(true).open(self.stderr_path()) {
+        match std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(self.stderr_path())
+        {
             Ok(file) => cmd.stderr(file),
             Err(_) => cmd.stderr(Stdio::null()),
         };
@@ -163,7 +197,10 @@ impl Claude {
     pub fn spawn(mut cmd: Command, sandbox: &Sandbox) -> Result<Self, CliError> {
         let mut child = cmd.spawn()?;
         let stdin = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("stdout not piped"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("stdout not piped"))?;
         Ok(Claude {
             child,
             stdin,
@@ -180,7 +217,10 @@ impl Claude {
 
     /// Writes one NDJSON line to the CLI's stdin.
     pub async fn send(&mut self, msg: &Value) -> Result<(), CliError> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| std::io::Error::other("stdin closed"))?;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("stdin closed"))?;
         stdin.write_all(format!("{msg}\n").as_bytes()).await?;
         stdin.flush().await?;
         Ok(())
@@ -205,9 +245,11 @@ impl Claude {
     ) -> Result<Value, CliError> {
         match tokio::time::timeout(timeout, self.read_until(&pred)).await {
             Ok(Ok(Some(event))) => Ok(event),
-            Ok(Ok(None)) => {
-                Err(CliError::Closed { what: what.into(), stderr: self.stderr_tail(), last: self.last_events() })
-            }
+            Ok(Ok(None)) => Err(CliError::Closed {
+                what: what.into(),
+                stderr: self.stderr_tail(),
+                last: self.last_events(),
+            }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(CliError::Timeout {
                 what: what.into(),
@@ -220,10 +262,14 @@ impl Claude {
 
     /// Waits for the next `result` event (the end of one turn).
     pub async fn result(&mut self, timeout: Duration) -> Result<Value, CliError> {
-        self.until("a result event", timeout, |e| e["type"] == "result").await
+        self.until("a result event", timeout, |e| e["type"] == "result")
+            .await
     }
 
-    async fn read_until(&mut self, pred: &impl Fn(&Value) -> bool) -> Result<Option<Value>, CliError> {
+    async fn read_until(
+        &mut self,
+        pred: &impl Fn(&Value) -> bool,
+    ) -> Result<Option<Value>, CliError> {
         while let Some(line) = self.stdout.next_line().await? {
             if line.trim().is_empty() {
                 continue;
@@ -261,7 +307,9 @@ impl Claude {
     fn stderr_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
         let start = text.len().saturating_sub(2000);
-        let start = (start..text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+        let start = (start..text.len())
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(text.len());
         text[start..].to_string()
     }
 

@@ -38,13 +38,33 @@ pub struct ErrorSpec {
 /// A scripted tool call; paths are as typed (the reply resolves them against the CLI's cwd).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolCall {
-    Bash { command: String },
-    Write { path: String, content: String },
-    Edit { path: String, old: String, new: String, all: bool },
-    Read { path: String },
-    Ask { question: String, header: String, options: Vec<String>, multi: bool },
+    Bash {
+        command: String,
+    },
+    Write {
+        path: String,
+        content: String,
+    },
+    Edit {
+        path: String,
+        old: String,
+        new: String,
+        all: bool,
+    },
+    Read {
+        path: String,
+    },
+    Ask {
+        question: String,
+        header: String,
+        options: Vec<String>,
+        multi: bool,
+    },
     /// Any tool by its real (capitalised) name, with the arguments as its input.
-    Raw { name: String, input: Map<String, Value> },
+    Raw {
+        name: String,
+        input: Map<String, Value>,
+    },
 }
 
 /// Everything the directives of one prompt ask for.
@@ -81,7 +101,10 @@ pub const ERROR_TYPES: &[(u16, &str)] = &[
 
 /// The API error type for a status `[[error:N]]` accepts.
 pub fn error_type(status: u16) -> Option<&'static str> {
-    ERROR_TYPES.iter().find(|(s, _)| *s == status).map(|(_, t)| *t)
+    ERROR_TYPES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map(|(_, t)| *t)
 }
 
 /// Parses every directive in `prompt` into one [`Script`].
@@ -98,7 +121,10 @@ pub fn parse(prompt: &str) -> Result<Script, DirectiveError> {
             reason: "no closing `]]`".into(),
         })?;
         let body = &after[..end];
-        let fail = |reason: String| DirectiveError { directive: format!("[[{body}]]"), reason };
+        let fail = |reason: String| DirectiveError {
+            directive: format!("[[{body}]]"),
+            reason,
+        };
         let directive = interpret(lex(body).map_err(fail)?).map_err(fail)?;
         add(&mut script, directive).map_err(fail)?;
         rest = &after[end + 2..];
@@ -184,15 +210,25 @@ struct Raw {
 }
 
 fn lex(body: &str) -> Result<Raw, String> {
-    let mut cur = Cursor { chars: body.chars().collect(), pos: 0 };
+    let mut cur = Cursor {
+        chars: body.chars().collect(),
+        pos: 0,
+    };
     cur.skip_ws();
     let head = cur.bare();
     if head.is_empty() {
         return Err("missing directive name".into());
     }
     let mut raw = match head.split_once(':') {
-        Some((n, s)) => Raw { name: n.into(), sub: Some(s.into()), ..Raw::default() },
-        None => Raw { name: head, ..Raw::default() },
+        Some((n, s)) => Raw {
+            name: n.into(),
+            sub: Some(s.into()),
+            ..Raw::default()
+        },
+        None => Raw {
+            name: head,
+            ..Raw::default()
+        },
     };
     loop {
         cur.skip_ws();
@@ -228,7 +264,10 @@ impl Cursor {
     /// A run of characters up to whitespace, `"` or `=`.
     fn bare(&mut self) -> String {
         let start = self.pos;
-        while self.peek().is_some_and(|c| !c.is_whitespace() && c != '"' && c != '=') {
+        while self
+            .peek()
+            .is_some_and(|c| !c.is_whitespace() && c != '"' && c != '=')
+        {
             self.pos += 1;
         }
         self.chars[start..self.pos].iter().collect()
@@ -275,7 +314,9 @@ fn interpret(mut raw: Raw) -> Result<Directive, String> {
     let directive = match (raw.name.as_str(), raw.sub.take()) {
         ("text", None) => Directive::Text(raw.positional.take().ok_or("needs a quoted text")?),
         ("thinking", None) => Directive::Thinking(
-            raw.positional.take().unwrap_or_else(|| "Let me think about this.".into()),
+            raw.positional
+                .take()
+                .unwrap_or_else(|| "Let me think about this.".into()),
         ),
         ("slow", None) => Directive::Slow(Pace {
             ms: raw.number("ms")?.unwrap_or(100),
@@ -293,25 +334,38 @@ fn interpret(mut raw: Raw) -> Result<Directive, String> {
 }
 
 fn error_spec(raw: &mut Raw, code: &str) -> Result<ErrorSpec, String> {
-    let status = code.parse::<u16>().ok().filter(|s| error_type(*s).is_some());
+    let status = code
+        .parse::<u16>()
+        .ok()
+        .filter(|s| error_type(*s).is_some());
     let status = status.ok_or_else(|| {
         let known: Vec<String> = ERROR_TYPES.iter().map(|(s, _)| s.to_string()).collect();
         format!("unsupported status `{code}` (known: {})", known.join(", "))
     })?;
-    Ok(ErrorSpec { status, times: raw.number("times")? })
+    Ok(ErrorSpec {
+        status,
+        times: raw.number("times")?,
+    })
 }
 
 fn tool_call(raw: &mut Raw, tool: &str) -> Result<ToolCall, String> {
     Ok(match tool {
-        "bash" => ToolCall::Bash { command: raw.required("cmd")? },
-        "write" => ToolCall::Write { path: raw.required("path")?, content: raw.required("content")? },
+        "bash" => ToolCall::Bash {
+            command: raw.required("cmd")?,
+        },
+        "write" => ToolCall::Write {
+            path: raw.required("path")?,
+            content: raw.required("content")?,
+        },
         "edit" => ToolCall::Edit {
             path: raw.required("path")?,
             old: raw.required("old")?,
             new: raw.required("new")?,
             all: raw.boolean("all")?.unwrap_or(false),
         },
-        "read" => ToolCall::Read { path: raw.required("path")? },
+        "read" => ToolCall::Read {
+            path: raw.required("path")?,
+        },
         "ask" => ToolCall::Ask {
             question: raw.required("question")?,
             header: raw.string("header").unwrap_or_else(|| "Question".into()),
@@ -320,15 +374,27 @@ fn tool_call(raw: &mut Raw, tool: &str) -> Result<ToolCall, String> {
         },
         name if name.starts_with(|c: char| c.is_ascii_uppercase()) => ToolCall::Raw {
             name: name.into(),
-            input: raw.named.drain(..).map(|(k, v)| (k, v.into_json())).collect(),
+            input: raw
+                .named
+                .drain(..)
+                .map(|(k, v)| (k, v.into_json()))
+                .collect(),
         },
-        other => return Err(format!("unknown tool `{other}` (real tool names are capitalised)")),
+        other => {
+            return Err(format!(
+                "unknown tool `{other}` (real tool names are capitalised)"
+            ))
+        }
     })
 }
 
 fn options(list: &str) -> Result<Vec<String>, String> {
-    let options: Vec<String> =
-        list.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect();
+    let options: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
     if options.is_empty() {
         return Err("`options` needs at least one comma-separated label".into());
     }
@@ -351,13 +417,19 @@ impl Raw {
 
     fn number<T: std::str::FromStr>(&mut self, key: &str) -> Result<Option<T>, String> {
         self.string(key)
-            .map(|s| s.parse().map_err(|_| format!("`{key}` must be a non-negative integer")))
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| format!("`{key}` must be a non-negative integer"))
+            })
             .transpose()
     }
 
     fn boolean(&mut self, key: &str) -> Result<Option<bool>, String> {
         self.string(key)
-            .map(|s| s.parse().map_err(|_| format!("`{key}` must be true or false")))
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| format!("`{key}` must be true or false"))
+            })
             .transpose()
     }
 

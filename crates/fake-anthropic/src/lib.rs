@@ -98,7 +98,12 @@ impl FakeModel {
             }
         });
         tracing::info!(%addr, "fake-anthropic listening");
-        Ok(FakeModel { addr, shared, stop: Some(stop), task })
+        Ok(FakeModel {
+            addr,
+            shared,
+            stop: Some(stop),
+            task,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -128,7 +133,10 @@ impl FakeModel {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if tokio::time::timeout(Duration::from_secs(5), &mut self.task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
             self.task.abort();
         }
     }

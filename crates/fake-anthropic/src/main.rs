@@ -8,6 +8,7 @@ use std::io::Write;
 use clap::Parser;
 use fake_anthropic::FakeModel;
 use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]
 #[command(about = "A scripted fake of the Anthropic Messages API on 127.0.0.1")]
@@ -20,7 +21,9 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();

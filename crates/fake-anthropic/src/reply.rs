@@ -42,8 +42,15 @@ pub struct Reply {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Block {
     Text(String),
-    Thinking { thinking: String, signature: String },
-    ToolUse { id: String, name: String, input: Value },
+    Thinking {
+        thinking: String,
+        signature: String,
+    },
+    ToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
 }
 
 /// The signature sent with every thinking block; the CLI stores it and sends it back as is.
@@ -57,16 +64,24 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
         .get("messages")
         .and_then(Value::as_array)
         .ok_or("messages: field required (an array)")?;
-    let mut turn = Turn { cwd: find_cwd(body), ..Turn::default() };
+    let mut turn = Turn {
+        cwd: find_cwd(body),
+        ..Turn::default()
+    };
     let mut chat = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         let role = m.get("role").and_then(Value::as_str);
         let role = role.ok_or_else(|| format!("messages.{i}.role: field required"))?;
         if role == "user" || role == "assistant" {
-            chat.push((role, blocks(m).map_err(|e| format!("messages.{i}.content: {e}"))?));
+            chat.push((
+                role,
+                blocks(m).map_err(|e| format!("messages.{i}.content: {e}"))?,
+            ));
         }
     }
-    let start = chat.iter().rposition(|(role, b)| *role == "user" && !prompt_text(b).is_empty());
+    let start = chat
+        .iter()
+        .rposition(|(role, b)| *role == "user" && !prompt_text(b).is_empty());
     if let Some(start) = start {
         turn.prompt = prompt_text(&chat[start].1);
         turn.tool_steps_done = chat[start + 1..]
@@ -75,7 +90,11 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
             .count();
     }
     if let Some((_, last)) = chat.iter().rev().find(|(role, _)| *role == "user") {
-        turn.results = last.iter().filter(|b| kind(b) == "tool_result").map(tool_result).collect();
+        turn.results = last
+            .iter()
+            .filter(|b| kind(b) == "tool_result")
+            .map(tool_result)
+            .collect();
     }
     Ok(turn)
 }
@@ -107,15 +126,20 @@ fn tool_result(block: &Value) -> ToolResult {
     let content = match block.get("content") {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Array(parts)) => {
-            let texts = parts.iter().map(|p| match p.get("text").and_then(Value::as_str) {
-                Some(t) => t.to_string(),
-                None => format!("[{}]", kind(p)),
-            });
+            let texts = parts
+                .iter()
+                .map(|p| match p.get("text").and_then(Value::as_str) {
+                    Some(t) => t.to_string(),
+                    None => format!("[{}]", kind(p)),
+                });
             texts.collect::<Vec<_>>().join("\n")
         }
         _ => String::new(),
     };
-    let is_error = block.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+    let is_error = block
+        .get("is_error")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     ToolResult { content, is_error }
 }
 
@@ -124,7 +148,12 @@ fn tool_result(block: &Value) -> ToolResult {
 fn find_cwd(body: &Value) -> Option<String> {
     let mut texts = Vec::new();
     collect_texts(body.get("system"), &mut texts);
-    for m in body.get("messages").and_then(Value::as_array).into_iter().flatten() {
+    for m in body
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if m.get("role").and_then(Value::as_str) == Some("system") {
             collect_texts(m.get("content"), &mut texts);
         }
@@ -148,13 +177,20 @@ pub fn respond(turn: &Turn, script: &Script, tool_id: String) -> Reply {
     let mut blocks: Vec<Block> = script
         .thinking
         .iter()
-        .map(|t| Block::Thinking { thinking: t.clone(), signature: FAKE_SIGNATURE.into() })
+        .map(|t| Block::Thinking {
+            thinking: t.clone(),
+            signature: FAKE_SIGNATURE.into(),
+        })
         .collect();
     let stop_reason = match script.tools.get(turn.tool_steps_done) {
         Some(call) => {
             let (name, input) = tool_input(call, turn.cwd.as_deref());
             blocks.push(Block::Text(format!("Calling {name}.")));
-            blocks.push(Block::ToolUse { id: tool_id, name, input });
+            blocks.push(Block::ToolUse {
+                id: tool_id,
+                name,
+                input,
+            });
             "tool_use"
         }
         None => {
@@ -162,12 +198,20 @@ pub fn respond(turn: &Turn, script: &Script, tool_id: String) -> Reply {
             "end_turn"
         }
     };
-    Reply { blocks, stop_reason, pace: script.pace }
+    Reply {
+        blocks,
+        stop_reason,
+        pace: script.pace,
+    }
 }
 
 /// A plain text reply, for answers that are not scripted (e.g. a bad directive).
 pub fn text_reply(text: String) -> Reply {
-    Reply { blocks: vec![Block::Text(text)], stop_reason: "end_turn", pace: None }
+    Reply {
+        blocks: vec![Block::Text(text)],
+        stop_reason: "end_turn",
+        pace: None,
+    }
 }
 
 fn final_text(turn: &Turn, script: &Script) -> String {
@@ -189,20 +233,33 @@ fn final_text(turn: &Turn, script: &Script) -> String {
 fn tool_input(call: &ToolCall, cwd: Option<&str>) -> (String, Value) {
     let abs = |p: &str| absolute(p, cwd);
     let (name, input) = match call {
-        ToolCall::Bash { command } => {
-            ("Bash", json!({"command": command, "description": "scripted by fake-anthropic"}))
-        }
+        ToolCall::Bash { command } => (
+            "Bash",
+            json!({"command": command, "description": "scripted by fake-anthropic"}),
+        ),
         ToolCall::Write { path, content } => {
             ("Write", json!({"file_path": abs(path), "content": content}))
         }
-        ToolCall::Edit { path, old, new, all } => (
+        ToolCall::Edit {
+            path,
+            old,
+            new,
+            all,
+        } => (
             "Edit",
             json!({"file_path": abs(path), "old_string": old, "new_string": new, "replace_all": all}),
         ),
         ToolCall::Read { path } => ("Read", json!({"file_path": abs(path)})),
-        ToolCall::Ask { question, header, options, multi } => {
-            let options: Vec<Value> =
-                options.iter().map(|o| json!({"label": o, "description": o})).collect();
+        ToolCall::Ask {
+            question,
+            header,
+            options,
+            multi,
+        } => {
+            let options: Vec<Value> = options
+                .iter()
+                .map(|o| json!({"label": o, "description": o}))
+                .collect();
             let q = json!({"question": question, "header": header, "options": options, "multiSelect": multi});
             ("AskUserQuestion", json!({"questions": [q]}))
         }

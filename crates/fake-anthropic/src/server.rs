@@ -44,7 +44,11 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new() -> Self {
-        Shared { log: Mutex::default(), errors_served: Mutex::default(), ids: Ids::new() }
+        Shared {
+            log: Mutex::default(),
+            errors_served: Mutex::default(),
+            ids: Ids::new(),
+        }
     }
 }
 
@@ -58,7 +62,10 @@ struct Ids {
 
 impl Ids {
     fn new() -> Self {
-        Ids { prefix: RandomState::new().hash_one(std::process::id()), next: AtomicU64::new(1) }
+        Ids {
+            prefix: RandomState::new().hash_one(std::process::id()),
+            next: AtomicU64::new(1),
+        }
     }
 
     fn make(&self, kind: &str) -> String {
@@ -93,7 +100,11 @@ async fn not_found(
 ) -> Response {
     record(&shared, &method, &uri, &headers, &body);
     tracing::info!(%method, %uri, "unknown route");
-    api_error(&shared, 404, &format!("{method} {} is not served by fake-anthropic", uri.path()))
+    api_error(
+        &shared,
+        404,
+        &format!("{method} {} is not served by fake-anthropic", uri.path()),
+    )
 }
 
 async fn count_tokens(
@@ -125,7 +136,10 @@ async fn messages(
     let reply = match directive::parse(&turn.prompt) {
         Err(e) => reply::text_reply(format!("fake-anthropic: {e}")),
         Ok(script) => {
-            if let Some(spec) = script.error.filter(|s| should_fail(&shared, &headers, &turn, *s)) {
+            if let Some(spec) = script
+                .error
+                .filter(|s| should_fail(&shared, &headers, &turn, *s))
+            {
                 tracing::info!(status = spec.status, prompt = %turn.prompt, "scripted error");
                 return api_error(&shared, spec.status, "scripted by fake-anthropic");
             }
@@ -134,8 +148,16 @@ async fn messages(
     };
     tracing::info!(prompt = %turn.prompt, step = turn.tool_steps_done, stop = reply.stop_reason, "reply");
     let id = shared.ids.make("msg");
-    let model = parsed.get("model").and_then(Value::as_str).unwrap_or("claude-fake");
-    let msg = Message { id: &id, model, input_tokens: estimate_tokens(&body), reply: &reply };
+    let model = parsed
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("claude-fake");
+    let msg = Message {
+        id: &id,
+        model,
+        input_tokens: estimate_tokens(&body),
+        reply: &reply,
+    };
     let request_id = shared.ids.make("req");
     if parsed.get("stream").and_then(Value::as_bool) == Some(true) {
         stream(msg, &request_id)
@@ -146,8 +168,15 @@ async fn messages(
 
 /// Whether this request should get the scripted error; counts it if so.
 fn should_fail(shared: &Shared, headers: &HeaderMap, turn: &Turn, spec: ErrorSpec) -> bool {
-    let session = headers.get("x-claude-code-session-id").and_then(|v| v.to_str().ok());
-    let key = format!("{}\0{}\0{}", session.unwrap_or(""), turn.prompt, turn.tool_steps_done);
+    let session = headers
+        .get("x-claude-code-session-id")
+        .and_then(|v| v.to_str().ok());
+    let key = format!(
+        "{}\0{}\0{}",
+        session.unwrap_or(""),
+        turn.prompt,
+        turn.tool_steps_done
+    );
     let mut served = lock(&shared.errors_served);
     let count = served.entry(key).or_insert(0);
     let fail = spec.times.is_none_or(|times| *count < times);
@@ -170,7 +199,10 @@ fn stream(msg: Message<'_>, request_id: &str) -> Response {
     let headers = [
         (header::CONTENT_TYPE, "text/event-stream".to_string()),
         (header::CACHE_CONTROL, "no-cache".to_string()),
-        (header::HeaderName::from_static("request-id"), request_id.to_string()),
+        (
+            header::HeaderName::from_static("request-id"),
+            request_id.to_string(),
+        ),
     ];
     (headers, Body::from_stream(body)).into_response()
 }
@@ -196,10 +228,22 @@ fn record(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     };
     let headers = headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let path = uri.path_and_query().map_or_else(|| uri.path().to_string(), |p| p.to_string());
-    let entry = RecordedRequest { method: method.to_string(), path, headers, body: parsed.clone() };
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.to_string());
+    let entry = RecordedRequest {
+        method: method.to_string(),
+        path,
+        headers,
+        body: parsed.clone(),
+    };
     lock(&shared.log).push(entry);
     parsed
 }

@@ -29,7 +29,11 @@ pub struct Event {
 
 impl Event {
     fn now(name: &'static str, data: Value) -> Self {
-        Event { delay: Duration::ZERO, name, data }
+        Event {
+            delay: Duration::ZERO,
+            name,
+            data,
+        }
     }
 
     /// The wire form: `event: NAME`, `data: JSON` on one line, then a blank line.
@@ -65,19 +69,28 @@ pub fn events(msg: Message<'_>) -> Vec<Event> {
 }
 
 fn block_events(index: usize, block: &Block, reply: &Reply, out: &mut Vec<Event>) {
-    let start = |content_block: Value| {
-        json!({"type": "content_block_start", "index": index, "content_block": content_block})
-    };
-    let delta = |delta: Value| json!({"type": "content_block_delta", "index": index, "delta": delta});
+    let start = |content_block: Value| json!({"type": "content_block_start", "index": index, "content_block": content_block});
+    let delta =
+        |delta: Value| json!({"type": "content_block_delta", "index": index, "delta": delta});
     match block {
         Block::Text(text) => {
-            out.push(Event::now("content_block_start", start(json!({"type": "text", "text": ""}))));
+            out.push(Event::now(
+                "content_block_start",
+                start(json!({"type": "text", "text": ""})),
+            ));
             for (delay, piece) in text_pieces(text, reply) {
                 let data = delta(json!({"type": "text_delta", "text": piece}));
-                out.push(Event { delay, name: "content_block_delta", data });
+                out.push(Event {
+                    delay,
+                    name: "content_block_delta",
+                    data,
+                });
             }
         }
-        Block::Thinking { thinking, signature } => {
+        Block::Thinking {
+            thinking,
+            signature,
+        } => {
             let empty = json!({"type": "thinking", "thinking": "", "signature": ""});
             out.push(Event::now("content_block_start", start(empty)));
             let d = delta(json!({"type": "thinking_delta", "thinking": thinking}));
@@ -94,26 +107,42 @@ fn block_events(index: usize, block: &Block, reply: &Reply, out: &mut Vec<Event>
             }
         }
     }
-    out.push(Event::now("content_block_stop", json!({"type": "content_block_stop", "index": index})));
+    out.push(Event::now(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": index}),
+    ));
 }
 
 /// Text deltas: word by word normally; with `[[slow]]` exactly `chunks` pieces `ms` apart
 /// (short text is padded with dots so the stream still lasts `chunks * ms`).
 fn text_pieces(text: &str, reply: &Reply) -> Vec<(Duration, String)> {
     let Some(pace) = reply.pace else {
-        return text.split_inclusive(' ').map(|w| (Duration::ZERO, w.to_string())).collect();
+        return text
+            .split_inclusive(' ')
+            .map(|w| (Duration::ZERO, w.to_string()))
+            .collect();
     };
     let mut chars: Vec<char> = text.chars().collect();
     chars.resize(chars.len().max(pace.chunks), '.');
     let size = chars.len().div_ceil(pace.chunks);
     let delay = Duration::from_millis(pace.ms);
-    chars.chunks(size).map(|c| (delay, c.iter().collect())).collect()
+    chars
+        .chunks(size)
+        .map(|c| (delay, c.iter().collect()))
+        .collect()
 }
 
 /// Tool input JSON in two deltas, so clients must concatenate `partial_json` as the API requires.
 fn halves(s: &str) -> Vec<String> {
-    let mid = (0..=s.len() / 2).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
-    [&s[..mid], &s[mid..]].into_iter().filter(|p| !p.is_empty()).map(String::from).collect()
+    let mid = (0..=s.len() / 2)
+        .rev()
+        .find(|i| s.is_char_boundary(*i))
+        .unwrap_or(0);
+    [&s[..mid], &s[mid..]]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The whole message as one JSON object, for `stream:false` requests.
@@ -129,7 +158,10 @@ pub fn json_message(msg: Message<'_>) -> Value {
 fn block_json(block: &Block) -> Value {
     match block {
         Block::Text(text) => json!({"type": "text", "text": text}),
-        Block::Thinking { thinking, signature } => {
+        Block::Thinking {
+            thinking,
+            signature,
+        } => {
             json!({"type": "thinking", "thinking": thinking, "signature": signature})
         }
         Block::ToolUse { id, name, input } => {
@@ -147,6 +179,10 @@ fn usage(input_tokens: u64, output_tokens: u64) -> Value {
 
 /// A rough count (4 bytes a token), enough for the CLI's cost and context accounting.
 fn output_tokens(reply: &Reply) -> u64 {
-    let bytes: usize = reply.blocks.iter().map(|b| block_json(b).to_string().len()).sum();
+    let bytes: usize = reply
+        .blocks
+        .iter()
+        .map(|b| block_json(b).to_string().len())
+        .sum();
     (bytes / 4).max(1) as u64
 }

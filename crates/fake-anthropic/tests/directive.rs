@@ -21,13 +21,23 @@ fn prose_excludes_directives() {
 #[test]
 fn bash_with_quoted_command_and_escapes() {
     let s = parse(r#"[[tool:bash cmd="echo \"hi\" > out.txt\nls \\ x"]]"#).unwrap();
-    assert_eq!(s.tools, vec![ToolCall::Bash { command: "echo \"hi\" > out.txt\nls \\ x".into() }]);
+    assert_eq!(
+        s.tools,
+        vec![ToolCall::Bash {
+            command: "echo \"hi\" > out.txt\nls \\ x".into()
+        }]
+    );
 }
 
 #[test]
 fn closing_brackets_inside_quotes_do_not_end_the_directive() {
     let s = parse(r#"[[tool:bash cmd="echo ]] [[ x"]] after"#).unwrap();
-    assert_eq!(s.tools, vec![ToolCall::Bash { command: "echo ]] [[ x".into() }]);
+    assert_eq!(
+        s.tools,
+        vec![ToolCall::Bash {
+            command: "echo ]] [[ x".into()
+        }]
+    );
     assert_eq!(s.prose, "after");
 }
 
@@ -41,16 +51,27 @@ fn file_tools() {
     assert_eq!(
         s.tools,
         vec![
-            ToolCall::Write { path: "notes.txt".into(), content: "a\nb".into() },
-            ToolCall::Read { path: "/abs/x".into() },
-            ToolCall::Edit { path: "notes.txt".into(), old: "a".into(), new: "z".into(), all: true },
+            ToolCall::Write {
+                path: "notes.txt".into(),
+                content: "a\nb".into()
+            },
+            ToolCall::Read {
+                path: "/abs/x".into()
+            },
+            ToolCall::Edit {
+                path: "notes.txt".into(),
+                old: "a".into(),
+                new: "z".into(),
+                all: true
+            },
         ]
     );
 }
 
 #[test]
 fn ask_question_with_defaults_and_options() {
-    let s = parse(r#"[[tool:ask question="Which colour?" options="red, blue" multi=true]]"#).unwrap();
+    let s =
+        parse(r#"[[tool:ask question="Which colour?" options="red, blue" multi=true]]"#).unwrap();
     assert_eq!(
         s.tools,
         vec![ToolCall::Ask {
@@ -66,7 +87,9 @@ fn ask_question_with_defaults_and_options() {
 fn raw_tool_types_bare_values_only() {
     let s = parse(r#"[[tool:Grep pattern="fn main" head_limit=5 multiline=true glob=*.rs n="5"]]"#)
         .unwrap();
-    let ToolCall::Raw { name, input } = &s.tools[0] else { panic!("not raw: {:?}", s.tools) };
+    let ToolCall::Raw { name, input } = &s.tools[0] else {
+        panic!("not raw: {:?}", s.tools)
+    };
     assert_eq!(name, "Grep");
     assert_eq!(
         serde_json::Value::Object(input.clone()),
@@ -77,11 +100,35 @@ fn raw_tool_types_bare_values_only() {
 #[test]
 fn slow_error_and_defaults() {
     let s = parse("[[slow ms=200 chunks=20]] [[error:529 times=2]]").unwrap();
-    assert_eq!(s.pace, Some(Pace { ms: 200, chunks: 20 }));
-    assert_eq!(s.error, Some(ErrorSpec { status: 529, times: Some(2) }));
+    assert_eq!(
+        s.pace,
+        Some(Pace {
+            ms: 200,
+            chunks: 20
+        })
+    );
+    assert_eq!(
+        s.error,
+        Some(ErrorSpec {
+            status: 529,
+            times: Some(2)
+        })
+    );
     let s = parse("[[slow]] [[error:400]]").unwrap();
-    assert_eq!(s.pace, Some(Pace { ms: 100, chunks: 10 }));
-    assert_eq!(s.error, Some(ErrorSpec { status: 400, times: None }));
+    assert_eq!(
+        s.pace,
+        Some(Pace {
+            ms: 100,
+            chunks: 10
+        })
+    );
+    assert_eq!(
+        s.error,
+        Some(ErrorSpec {
+            status: 400,
+            times: None
+        })
+    );
 }
 
 #[test]
@@ -89,7 +136,14 @@ fn tools_keep_their_order() {
     let s = parse("[[tool:bash cmd=one]] text [[tool:bash cmd=two]]").unwrap();
     assert_eq!(
         s.tools,
-        vec![ToolCall::Bash { command: "one".into() }, ToolCall::Bash { command: "two".into() }]
+        vec![
+            ToolCall::Bash {
+                command: "one".into()
+            },
+            ToolCall::Bash {
+                command: "two".into()
+            }
+        ]
     );
 }
 

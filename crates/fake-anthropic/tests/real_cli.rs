@@ -16,7 +16,10 @@ async fn setup() -> (FakeModel, Sandbox, TempDir) {
     let fake = FakeModel::start().await.expect("start fake");
     let sandbox = Sandbox::new().expect("sandbox");
     let repo = tempfile::tempdir().expect("repo dir");
-    let git = std::process::Command::new("git").args(["init", "-q"]).current_dir(repo.path()).status();
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(repo.path())
+        .status();
     assert!(git.expect("run git").success(), "git init failed");
     (fake, sandbox, repo)
 }
@@ -37,28 +40,51 @@ async fn finish_ok(claude: Claude) {
 async fn plain_text_turn_ends_with_a_result() {
     let (fake, sandbox, repo) = setup().await;
     let mut claude = spawn(&fake, &sandbox, repo.path(), &[]);
-    claude.send_user("say something [[text \"pong from the fake\"]]").await.unwrap();
+    claude
+        .send_user("say something [[text \"pong from the fake\"]]")
+        .await
+        .unwrap();
     let result = claude.result(TURN).await.unwrap();
     assert_eq!(result["subtype"], "success", "{result}");
     assert_eq!(result["is_error"], false, "{result}");
     assert_eq!(result["result"], "pong from the fake");
-    let init = claude.events.iter().find(|e| e["type"] == "system" && e["subtype"] == "init");
+    let init = claude
+        .events
+        .iter()
+        .find(|e| e["type"] == "system" && e["subtype"] == "init");
     assert!(init.is_some(), "no system/init event");
     finish_ok(claude).await;
     let calls = fake.message_requests();
     assert!(!calls.is_empty());
-    assert!(calls.iter().all(|r| r.path == "/v1/messages?beta=true" && r.body["stream"] == true));
+    assert!(calls
+        .iter()
+        .all(|r| r.path == "/v1/messages?beta=true" && r.body["stream"] == true));
     fake.shutdown().await;
 }
 
 #[tokio::test]
 async fn bash_tool_turn_creates_a_file_with_bypass_permissions() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(&fake, &sandbox, repo.path(), &["--permission-mode", "bypassPermissions"]);
-    claude.send_user("make a file [[tool:bash cmd=\"echo hi > out.txt\"]]").await.unwrap();
+    let mut claude = spawn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        &["--permission-mode", "bypassPermissions"],
+    );
+    claude
+        .send_user("make a file [[tool:bash cmd=\"echo hi > out.txt\"]]")
+        .await
+        .unwrap();
     let result = claude.result(TURN).await.unwrap();
-    assert_eq!((result["subtype"].as_str(), result["is_error"].as_bool()), (Some("success"), Some(false)), "{result}");
-    assert_eq!(result["result"], "tool result (error=false): (Bash completed with no output)");
+    assert_eq!(
+        (result["subtype"].as_str(), result["is_error"].as_bool()),
+        (Some("success"), Some(false)),
+        "{result}"
+    );
+    assert_eq!(
+        result["result"],
+        "tool result (error=false): (Bash completed with no output)"
+    );
     finish_ok(claude).await;
     let written = std::fs::read_to_string(repo.path().join("out.txt")).expect("out.txt written");
     assert_eq!(written, "hi\n");
@@ -90,23 +116,43 @@ async fn initialize(claude: &mut Claude) {
     let init = json!({"type": "control_request", "request_id": "init_1",
         "request": {"subtype": "initialize", "hooks": null}});
     claude.send(&init).await.unwrap();
-    claude.until("the initialize response", TURN, |e| e["type"] == "control_response").await.unwrap();
+    claude
+        .until("the initialize response", TURN, |e| {
+            e["type"] == "control_response"
+        })
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn a_deny_reason_reaches_the_model() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(&fake, &sandbox, repo.path(), &["--permission-prompt-tool", "stdio"]);
+    let mut claude = spawn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        &["--permission-prompt-tool", "stdio"],
+    );
     initialize(&mut claude).await;
-    claude.send_user("[[tool:bash cmd=\"echo no > denied.txt\"]]").await.unwrap();
+    claude
+        .send_user("[[tool:bash cmd=\"echo no > denied.txt\"]]")
+        .await
+        .unwrap();
     let result = answer_permissions(&mut claude, |req| {
         assert_eq!(req["subtype"], "can_use_tool");
         json!({"behavior": "deny", "message": "not today", "interrupt": false})
     })
     .await;
     let text = result["result"].as_str().unwrap_or_default();
-    assert!(text.starts_with("tool result (error=true): ") && text.contains("not today"), "{result}");
-    assert_eq!(result["permission_denials"].as_array().map(Vec::len), Some(1), "{result}");
+    assert!(
+        text.starts_with("tool result (error=true): ") && text.contains("not today"),
+        "{result}"
+    );
+    assert_eq!(
+        result["permission_denials"].as_array().map(Vec::len),
+        Some(1),
+        "{result}"
+    );
     finish_ok(claude).await;
     assert!(!repo.path().join("denied.txt").exists());
     fake.shutdown().await;
@@ -115,19 +161,33 @@ async fn a_deny_reason_reaches_the_model() {
 #[tokio::test]
 async fn question_answers_reach_the_model() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(&fake, &sandbox, repo.path(), &["--permission-prompt-tool", "stdio"]);
+    let mut claude = spawn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        &["--permission-prompt-tool", "stdio"],
+    );
     initialize(&mut claude).await;
-    claude.send_user("[[tool:ask question=\"Which colour?\" options=\"red,blue\" header=Colour]]").await.unwrap();
+    claude
+        .send_user("[[tool:ask question=\"Which colour?\" options=\"red,blue\" header=Colour]]")
+        .await
+        .unwrap();
     let result = answer_permissions(&mut claude, |req| {
         assert_eq!(req["tool_name"], "AskUserQuestion", "{req}");
-        assert_eq!(req["input"]["questions"][0]["options"][1]["label"], "blue", "{req}");
+        assert_eq!(
+            req["input"]["questions"][0]["options"][1]["label"], "blue",
+            "{req}"
+        );
         let mut input = req["input"].clone();
         input["answers"] = json!({"Which colour?": "blue"});
         json!({"behavior": "allow", "updatedInput": input})
     })
     .await;
     let text = result["result"].as_str().unwrap_or_default();
-    assert!(text.starts_with("tool result (error=false): ") && text.contains("blue"), "{result}");
+    assert!(
+        text.starts_with("tool result (error=false): ") && text.contains("blue"),
+        "{result}"
+    );
     finish_ok(claude).await;
     fake.shutdown().await;
 }
@@ -138,17 +198,26 @@ async fn resume_resends_the_earlier_history() {
     let sid = "5f0c6a52-7d1e-4c3b-9a8e-2b1d4c6e8f00";
     let mut first = spawn(&fake, &sandbox, repo.path(), &["--session-id", sid]);
     first.send_user("remember the word walrus").await.unwrap();
-    assert_eq!(first.result(TURN).await.unwrap()["result"], "You said: remember the word walrus");
+    assert_eq!(
+        first.result(TURN).await.unwrap()["result"],
+        "You said: remember the word walrus"
+    );
     finish_ok(first).await;
 
     let mut second = spawn(&fake, &sandbox, repo.path(), &["--resume", sid]);
     second.send_user("what was it?").await.unwrap();
     let result = second.result(TURN).await.unwrap();
-    assert_eq!((result["result"].as_str(), result["session_id"].as_str()), (Some("You said: what was it?"), Some(sid)));
+    assert_eq!(
+        (result["result"].as_str(), result["session_id"].as_str()),
+        (Some("You said: what was it?"), Some(sid))
+    );
     finish_ok(second).await;
     let last = fake.message_requests().pop().expect("a model call");
     let history = last.body["messages"].to_string();
-    assert!(history.contains("remember the word walrus"), "resume lost the history: {history}");
+    assert!(
+        history.contains("remember the word walrus"),
+        "resume lost the history: {history}"
+    );
     assert!(history.contains("You said: remember the word walrus"));
     fake.shutdown().await;
 }
@@ -162,8 +231,18 @@ async fn an_overloaded_api_ends_the_turn_with_an_error_and_exit_1() {
     let mut claude = Claude::spawn(cmd, &sandbox).unwrap();
     claude.send_user("hi [[error:529]]").await.unwrap();
     let result = claude.result(TURN).await.unwrap();
-    assert_eq!((result["is_error"].as_bool(), result["terminal_reason"].as_str()), (Some(true), Some("api_error")), "{result}");
-    let retried = claude.events.iter().any(|e| e["subtype"] == "api_retry" && e["error_status"] == 529);
+    assert_eq!(
+        (
+            result["is_error"].as_bool(),
+            result["terminal_reason"].as_str()
+        ),
+        (Some(true), Some("api_error")),
+        "{result}"
+    );
+    let retried = claude
+        .events
+        .iter()
+        .any(|e| e["subtype"] == "api_retry" && e["error_status"] == 529);
     assert!(retried, "no api_retry event");
     let status = claude.finish(EXIT).await.unwrap();
     assert_eq!(status.code(), Some(1));
@@ -174,10 +253,20 @@ async fn an_overloaded_api_ends_the_turn_with_an_error_and_exit_1() {
 #[tokio::test]
 async fn a_slow_turn_can_be_interrupted_mid_stream() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(&fake, &sandbox, repo.path(), &["--include-partial-messages"]);
-    claude.send_user("take your time [[slow ms=100 chunks=100]]").await.unwrap();
+    let mut claude = spawn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        &["--include-partial-messages"],
+    );
     claude
-        .until("the first text delta", TURN, |e| e["event"]["delta"]["type"] == "text_delta")
+        .send_user("take your time [[slow ms=100 chunks=100]]")
+        .await
+        .unwrap();
+    claude
+        .until("the first text delta", TURN, |e| {
+            e["event"]["delta"]["type"] == "text_delta"
+        })
         .await
         .unwrap();
     let interrupt = json!({"type": "control_request", "request_id": "int_1", "request": {"subtype": "interrupt"}});

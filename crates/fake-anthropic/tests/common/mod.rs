@@ -1,4 +1,6 @@
 //! A minimal HTTP/1.1 client for the tests (the fake needs no client library of its own).
+// Each test binary includes this module and uses a different part of it.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,7 +18,10 @@ pub struct Response {
 
 impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -29,9 +34,18 @@ impl Response {
             .split("\n\n")
             .filter(|f| !f.trim().is_empty())
             .map(|frame| {
-                let event = frame.lines().find_map(|l| l.strip_prefix("event: ")).expect("event line");
-                let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
-                (event.to_string(), serde_json::from_str(data).expect("data is JSON"))
+                let event = frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event: "))
+                    .expect("event line");
+                let data = frame
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .expect("data line");
+                (
+                    event.to_string(),
+                    serde_json::from_str(data).expect("data is JSON"),
+                )
             })
             .collect()
     }
@@ -61,14 +75,27 @@ async fn exchange(addr: SocketAddr, method: &str, path: &str, body: &str) -> Res
 fn parse(raw: &str) -> Response {
     let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok());
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok());
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v == "chunked");
-    let body = if chunked { dechunk(body) } else { body.to_string() };
-    Response { status: status.expect("status line"), headers, body }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v == "chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Response {
+        status: status.expect("status line"),
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut rest: &str) -> String {
