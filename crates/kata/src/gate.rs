@@ -179,7 +179,7 @@ fn read_tail(child: &mut Child) -> mpsc::Receiver<(String, u64)> {
 fn kill_group(child: &Child) {
     let _ = Command::new("sh")
         .arg("-c")
-        .arg(format!("kill -KILL -- -{} 2>/dev/null", child.id()))
+        .arg(format!("kill -KILL -{} 2>/dev/null", child.id()))
         .status();
 }
 

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::gate;
 use crate::git;
 use crate::layout::Layout;
+use crate::tasks;
 
 /// The reasons the session cannot end yet; empty when it can. The cheap conditions are checked
 /// first; the tests (which run the real test command and record evidence in `state.tests`) run
@@ -32,13 +33,8 @@ pub fn unmet(layout: &Layout, state: &mut KataState) -> Result<Vec<String>> {
 }
 
 fn open_tasks(state: &KataState) -> Option<String> {
-    let open: Vec<&str> = state
-        .phases
-        .iter()
-        .flat_map(|p| &p.tasks)
-        .filter(|t| !t.done)
-        .map(|t| t.id.as_str())
-        .collect();
+    let open: Vec<&str> =
+        tasks::in_order(state).into_iter().filter(|(_, t)| !t.done).map(|(_, t)| t.id.as_str()).collect();
     (!open.is_empty()).then(|| {
         format!("tasks_done: open tasks {} (`kata task list`, then `kata task done <id>`)", open.join(", "))
     })

@@ -8,6 +8,7 @@ use crate::error::{KataError, Result};
 use crate::gate;
 use crate::layout::Layout;
 use crate::state;
+use crate::tasks;
 
 pub fn run(layout: &Layout, phase: Option<&str>) -> Result<ExitCode> {
     let mut session = state::load_active(layout)?;
@@ -24,8 +25,11 @@ pub fn advance(layout: &Layout) -> Result<ExitCode> {
         return Err(KataError::NothingToAdvance);
     }
     let phase_id = session.phases[index].id.clone();
-    let open: Vec<String> =
-        session.phases[index].tasks.iter().filter(|t| !t.done).map(|t| t.id.clone()).collect();
+    let open: Vec<&str> = tasks::in_order(&session)
+        .into_iter()
+        .filter(|(phase, task)| phase.id == phase_id && !task.done)
+        .map(|(_, task)| task.id.as_str())
+        .collect();
     if !open.is_empty() {
         return Err(KataError::AdvanceRefused {
             phase: phase_id,
