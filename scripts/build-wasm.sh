@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Builds the wasm parts:
+#   crates/orchestrator-worker -> build/index.js (+ wasm), with worker-build
+#   crates/dashboard           -> build/dashboard/ (index.html, dashboard.js, dashboard_bg.wasm,
+#                                 .gz/.br copies), served by the Worker as static assets
+# Both use one wasm target dir (target/wasm), separate from the native builds' target/ so the two
+# toolchains (Debian rustc 1.96 + build-std here, rustup's for native) never invalidate each
+# other and never wait on each other's cargo lock.
+# Incremental: cargo's no-op check, then each post-processing step is skipped when its input wasm
+# is unchanged (stamps in build/).
+#
+# Env knobs: DURACLAW_WASM_TARGET_DIR, DURACLAW_WASM_PROFILE=release|dev (dev: no LTO, faster
+# rebuilds, bigger output), DURACLAW_WASM_OPT=0 (skip wasm-opt on the dashboard).
+. "$(dirname "$0")/lib.sh"
+load_env
+cd "$REPO_ROOT"
+
+T_ALL="$(_ts)"
+WASM_TARGET_DIR="${DURACLAW_WASM_TARGET_DIR:-$REPO_ROOT/target/wasm}"
+PROFILE="${DURACLAW_WASM_PROFILE:-release}"
+case "$PROFILE" in
+  release) PROFILE_ARG=--release; PROFILE_DIR=release ;;
+  dev) PROFILE_ARG=""; PROFILE_DIR=debug ;;
+  *) die "DURACLAW_WASM_PROFILE must be release or dev" ;;
+esac
+OUT="$REPO_ROOT/build"
+mkdir -p "$OUT"
+SCRIPT_HASH="$(sha256sum "$0" | cut -c1-12)"
+
+# Runs "$@" with the wasm toolchain's environment. Everything here is scoped to this command:
+# RUSTC_BOOTSTRAP, build-std and the profile overrides never reach native cargo builds.
+wasm_env() {
+  local -a e=(
+    CARGO_TARGET_DIR="$WASM_TARGET_DIR"
+    # workers-rs: worker-build sets this for its cargo call; set it for every wasm build so the
+    # shared dependency artifacts are compiled the same way (wasm-bindgen's macro reads it
+    # untracked) and the dashboard and worker builds never disagree.
+    WASM_BINDGEN_USE_JS_SYS=1
+    # size-oriented release profile for wasm only (the root Cargo.toml's profiles stay native-friendly)
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+    CARGO_PROFILE_RELEASE_LTO=true
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
+    CARGO_PROFILE_RELEASE_DEBUG=false
+    CARGO_PROFILE_RELEASE_PANIC=abort
+    CARGO_TERM_PROGRESS_WHEN=never
+  )
+  if [ "$DURACLAW_WASM_MODE" = debian ]; then
+    e+=(
+      PATH="$DURACLAW_WASM_BIN_DIR:$PATH"
+      CARGO="$DURACLAW_WASM_BIN_DIR/cargo"
+      RUSTC="$DURACLAW_WASM_BIN_DIR/rustc"
+      RUSTC_BOOTSTRAP=1
+      CARGO_UNSTABLE_BUILD_STD=std,panic_abort
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$DURACLAW_WASM_LINKER"
+    )
+  fi
+  # a caller running under rustup's cargo (e.g. a Rust test) must not pin our cargo/rustc
+  env -u RUSTUP_TOOLCHAIN -u RUSTC_WRAPPER_DISABLED -u CARGO_MANIFEST_DIR "${e[@]}" "$@"
+}
+
+human() { awk -v n="$1" 'BEGIN { if (n >= 1024*1024) printf "%.2f MB", n/1048576; else printf "%.1f KB", n/1024 }'; }
+gz_size() { gzip -9 -n -c "$1" | wc -c; }
+br_size() { node -e 'const z=require("zlib"),fs=require("fs");const b=z.brotliCompressSync(fs.readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}});console.log(b.length)' "$1"; }
+size_line() {
+  local f="$1" raw gz br
+  raw=$(stat -c %s "$f")
+  if [ -f "$f.gz" ]; then gz=$(stat -c %s "$f.gz"); else gz=$(gz_size "$f"); fi
+  if [ -f "$f.br" ]; then br=$(stat -c %s "$f.br"); else br=$(br_size "$f"); fi
+  printf '    %-36s raw %10s   gzip %10s   brotli %10s\n' "${f#"$REPO_ROOT"/}" "$(human "$raw")" "$(human "$gz")" "$(human "$br")" >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# the Worker
+# ---------------------------------------------------------------------------------------------
+WORKER_WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/orchestrator_worker.wasm"
+
+cargo_worker() {
+  (cd crates/orchestrator-worker &&
+    wasm_env cargo build --lib ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown)
+}
+STEP_HINT="a compile error in crates/orchestrator-worker, or the toolchain: re-run scripts/setup.sh"
+step "cargo build orchestrator-worker (wasm32, $PROFILE)" cargo_worker
+
+worker_build() {
+  local stamp
+  stamp="$(sha256sum "$WORKER_WASM" | cut -c1-16) $("$WORKER_BUILD_BIN" --version) $SCRIPT_HASH"
+  if [ -f "$OUT/index.js" ] && [ "$(cat "$OUT/.worker-stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "    up to date"
+    return 0
+  fi
+  local -a args=()
+  [ "$PROFILE" = dev ] && args+=(--dev) || args+=(--release)
+  (cd crates/orchestrator-worker &&
+    wasm_env "$WORKER_BUILD_BIN" "${args[@]}" --out-dir ../../build) || return 1
+  echo "$stamp" >"$OUT/.worker-stamp"
+}
+STEP_HINT="worker-build failed: check WASM_BINDGEN_BIN/ESBUILD_BIN/WASM_OPT_BIN in $DURACLAW_CACHE/env.sh (re-run scripts/setup.sh)"
+step "worker-build -> build/index.js" worker_build
+
+# ---------------------------------------------------------------------------------------------
+# the dashboard
+# ---------------------------------------------------------------------------------------------
+DASH_SRC="$REPO_ROOT/crates/dashboard"
+DASH_RAW="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/dashboard.wasm"
+DASH_OUT="$OUT/dashboard"
+
+cargo_dashboard() {
+  wasm_env cargo build -p dashboard --bin dashboard ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown
+}
+STEP_HINT="a compile error in crates/dashboard, or the toolchain: re-run scripts/setup.sh"
+step "cargo build dashboard (wasm32, $PROFILE)" cargo_dashboard
+
+dashboard_assets() {
+  local stamp static_hash
+  static_hash="$(cd "$DASH_SRC" && find index.html public -type f 2>/dev/null | sort | xargs -r sha256sum | sha256sum | cut -c1-16)"
+  stamp="$(sha256sum "$DASH_RAW" | cut -c1-16) $static_hash $DURACLAW_WASM_BINDGEN_VERSION ${DURACLAW_WASM_OPT:-1} $SCRIPT_HASH"
+  if [ -f "$DASH_OUT/index.html" ] && [ "$(cat "$OUT/.dashboard-stamp" 2>/dev/null)" = "$stamp" ]; then
+    log "    up to date"
+    return 0
+  fi
+  local tmp="$OUT/.dashboard.tmp" t
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  t="$(_ts)"
+  "$WASM_BINDGEN_BIN" --target web --no-typescript --remove-name-section --remove-producers-section \
+    --out-dir "$tmp" --out-name dashboard "$DASH_RAW" || return 1
+  log "    wasm-bindgen ($(_elapsed "$t"))"
+  if [ "${DURACLAW_WASM_OPT:-1}" != 0 ] && [ "$PROFILE" = release ]; then
+    t="$(_ts)"
+    "$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$tmp/dashboard_bg.wasm" -o "$tmp/dashboard_bg.opt.wasm" || return 1
+    mv "$tmp/dashboard_bg.opt.wasm" "$tmp/dashboard_bg.wasm"
+    log "    wasm-opt -Oz ($(_elapsed "$t"))"
+  fi
+  # static files; index.html gets a cache-busting version for the js and wasm
+  if [ -d "$DASH_SRC/public" ]; then cp -r "$DASH_SRC/public/." "$tmp/" || return 1; fi
+  local v
+  v="$(cat "$tmp/dashboard.js" "$tmp/dashboard_bg.wasm" | sha256sum | cut -c1-10)"
+  sed "s/__BUILD__/$v/g" "$DASH_SRC/index.html" >"$tmp/index.html" || return 1
+  # pre-compressed copies for servers that serve them (the gateway, a CDN); Workers static assets
+  # compress on their own, so .assetsignore keeps these out of the upload
+  t="$(_ts)"
+  local f
+  for f in "$tmp"/*.wasm "$tmp"/*.js "$tmp"/index.html; do
+    gzip -9 -n -k -f "$f" || return 1
+  done
+  node -e '
+    const z = require("zlib"), fs = require("fs");
+    for (const f of process.argv.slice(1))
+      fs.writeFileSync(f + ".br", z.brotliCompressSync(fs.readFileSync(f),
+        { params: { [z.constants.BROTLI_PARAM_QUALITY]: 11, [z.constants.BROTLI_PARAM_SIZE_HINT]: fs.statSync(f).size } }));
+  ' "$tmp"/*.wasm "$tmp"/*.js "$tmp"/index.html || return 1
+  printf '*.gz\n*.br\n' >"$tmp/.assetsignore"
+  log "    compressed ($(_elapsed "$t"))"
+  rm -rf "$DASH_OUT"
+  mv "$tmp" "$DASH_OUT" || return 1
+  echo "$stamp" >"$OUT/.dashboard-stamp"
+}
+STEP_HINT="see the message above; wasm-bindgen must be exactly $DURACLAW_WASM_BINDGEN_VERSION (re-run scripts/setup.sh)"
+step "dashboard assets -> build/dashboard/" dashboard_assets
+
+log "==> sizes"
+size_line "$DASH_OUT/dashboard_bg.wasm"
+size_line "$DASH_OUT/dashboard.js"
+for f in "$OUT"/*.wasm "$OUT"/index.js; do [ -f "$f" ] && size_line "$f"; done
+log "build-wasm done in $(_elapsed "$T_ALL")"

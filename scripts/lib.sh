@@ -1,0 +1,145 @@
+# shellcheck shell=bash
+# Shared helpers for Duraclaw's scripts. Source it: `. "$(dirname "$0")/lib.sh"`.
+#
+#   step NAME CMD...      run CMD with a progress line and its duration; on failure print what
+#                         failed and the hint in $STEP_HINT (if set), then exit 1
+#   load_env              source $DURACLAW_CACHE/env.sh (written by scripts/setup.sh)
+#   free_port             print a free TCP port on 127.0.0.1
+#   wait_http URL SECS    poll URL until it answers (any HTTP status) or fail after SECS
+#   start_wrangler        start `wrangler dev` offline on a free port; sets WRANGLER_URL,
+#                         WRANGLER_PID, WRANGLER_LOG, WRANGLER_PERSIST; killed by cleanup
+#   spawn NAME CMD...     start a background server in its own process group, register it for
+#                         cleanup; sets SPAWNED_PID and SPAWNED_LOG
+#   cleanup               kill every spawned process group (installed as an EXIT trap by
+#                         `use_cleanup_trap`)
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export REPO_ROOT
+export DURACLAW_CACHE="${DURACLAW_CACHE:-$HOME/.cache/duraclaw}"
+# Logs and scratch files of one script run (servers' output, test artifacts).
+export DURACLAW_ARTIFACTS="${DURACLAW_ARTIFACTS:-$REPO_ROOT/test-artifacts}"
+
+_ts() { date +%s.%N; }
+_elapsed() { awk -v a="$1" -v b="$(_ts)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+  log ""
+  log "ERROR: $*"
+  exit 1
+}
+
+# step "what it does" cmd args...
+# CMD runs in this shell (it may set variables), as part of an `||` list: bash's errexit is off
+# inside it, so a step function must check its commands itself (`cmd || return 1`).
+step() {
+  local name="$1"
+  shift
+  local t0
+  t0="$(_ts)"
+  log "==> ${name} ..."
+  local rc=0
+  "$@" || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    log "!!! FAILED: ${name} (exit ${rc}, after $(_elapsed "$t0"))"
+    if [ -n "${STEP_HINT:-}" ]; then log "    what to do: ${STEP_HINT}"; fi
+    exit 1
+  fi
+  log "    ok: ${name} ($(_elapsed "$t0"))"
+  STEP_HINT=""
+}
+
+load_env() {
+  local f="$DURACLAW_CACHE/env.sh"
+  [ -f "$f" ] || die "$f is missing: run scripts/setup.sh first"
+  # shellcheck disable=SC1090
+  . "$f"
+}
+
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# wait_http URL TIMEOUT_SECS [PID]: succeeds when URL answers; fails on timeout or if PID dies.
+wait_http() {
+  local url="$1" timeout="$2" pid="${3:-}"
+  local deadline=$((SECONDS + timeout))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if curl -s -o /dev/null --max-time 2 "$url"; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      log "process $pid exited while waiting for $url"
+      return 1
+    fi
+    sleep 0.2
+  done
+  log "timed out after ${timeout}s waiting for $url"
+  return 1
+}
+
+_SPAWNED_PIDS=()
+
+# spawn NAME CMD...: runs CMD in the background in a new session (so that the whole process tree
+# can be killed), output to $DURACLAW_ARTIFACTS/NAME.log.
+spawn() {
+  local name="$1"
+  shift
+  mkdir -p "$DURACLAW_ARTIFACTS"
+  SPAWNED_LOG="$DURACLAW_ARTIFACTS/$name.log"
+  setsid "$@" >"$SPAWNED_LOG" 2>&1 </dev/null &
+  SPAWNED_PID=$!
+  _SPAWNED_PIDS+=("$SPAWNED_PID")
+}
+
+# stop PID: SIGTERM the process group, SIGKILL after 5 s.
+stop() {
+  local pid="$1"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local pid
+  for pid in "${_SPAWNED_PIDS[@]:-}"; do
+    [ -n "$pid" ] && stop "$pid"
+  done
+  _SPAWNED_PIDS=()
+}
+
+use_cleanup_trap() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# start_wrangler [extra wrangler args...]: `wrangler dev` of the built Worker (build/index.js)
+# and dashboard (build/dashboard), offline, on 127.0.0.1 and a free port, with a fresh
+# --persist-to dir (set WRANGLER_PERSIST beforehand to reuse one).
+start_wrangler() {
+  local port
+  port="${WRANGLER_PORT:-$(free_port)}"
+  WRANGLER_PERSIST="${WRANGLER_PERSIST:-$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-wrangler.XXXXXX")}"
+  [ -f "$REPO_ROOT/build/index.js" ] || die "build/index.js is missing: run scripts/build-wasm.sh"
+  spawn "wrangler-$port" env -C "$REPO_ROOT" \
+    WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false NO_UPDATE_NOTIFIER=1 \
+    WRANGLER_LOG_PATH="$DURACLAW_ARTIFACTS/wrangler-logs" \
+    wrangler dev --ip 127.0.0.1 --port "$port" --persist-to "$WRANGLER_PERSIST" \
+    --show-interactive-dev-session=false "$@"
+  WRANGLER_PID="$SPAWNED_PID"
+  WRANGLER_LOG="$SPAWNED_LOG"
+  WRANGLER_URL="http://127.0.0.1:$port"
+  export WRANGLER_URL WRANGLER_PID WRANGLER_LOG WRANGLER_PERSIST
+  if ! wait_http "$WRANGLER_URL/health" "${WRANGLER_START_TIMEOUT:-60}" "$WRANGLER_PID"; then
+    log "wrangler dev did not come up; last lines of $WRANGLER_LOG:"
+    tail -n 40 "$WRANGLER_LOG" >&2 || true
+    return 1
+  fi
+}

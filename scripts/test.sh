@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The project's test command (.ci/run calls exactly this):
+#   1. scripts/setup.sh            tools into the cache (fast when present)
+#   2. native tests                cargo nextest (or cargo test) on the default members
+#   3. scripts/build-wasm.sh       the Worker and the dashboard
+#   4. end-to-end                  `wrangler dev` (offline, a free port, a temp --persist-to) and
+#                                  every step in E2E_STEPS against it
+# Every server started here is killed on exit (lib.sh's cleanup trap); every wait has a timeout.
+#
+# Adding an end-to-end step: write a function `e2e_<name>` below and append it to E2E_STEPS.
+# It runs with these set (and exported for child processes):
+#   WRANGLER_URL / DURACLAW_BASE_URL   the Worker + dashboard, e.g. http://127.0.0.1:41234
+#   WRANGLER_PERSIST                   its --persist-to dir (DO SQLite, D1)
+#   DURACLAW_BUILD_DIR                 build/ (index.js, dashboard/)
+#   CLAUDE_BIN, CHROMIUM, DURACLAW_NPM, PATH with node 22, wrangler, worker-build, wasm-bindgen
+# A browser test is just a new crates/e2e/browser/*.test.mjs file (node:test; see support.mjs).
+#
+# Env knobs: DURACLAW_TEST_SKIP_SETUP=1, DURACLAW_TEST_ONLY_E2E=1 (skip native tests),
+# DURACLAW_ARTIFACTS (logs; default test-artifacts/).
+. "$(dirname "$0")/lib.sh"
+use_cleanup_trap
+cd "$REPO_ROOT"
+T_TEST="$(_ts)"
+
+if [ "${DURACLAW_TEST_SKIP_SETUP:-}" != 1 ]; then
+  STEP_HINT="see the setup output above"
+  step "setup" "$REPO_ROOT/scripts/setup.sh"
+fi
+load_env
+rm -rf "$DURACLAW_ARTIFACTS"
+mkdir -p "$DURACLAW_ARTIFACTS"
+
+# ---------------------------------------------------------------------------------------------
+# native tests (default members, shared target/)
+# ---------------------------------------------------------------------------------------------
+native_tests() {
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --no-tests=warn || return 1
+    cargo test --doc || return 1
+  else
+    cargo test || return 1
+  fi
+}
+if [ "${DURACLAW_TEST_ONLY_E2E:-}" != 1 ]; then
+  STEP_HINT="a failing native test: the output above names it"
+  step "native tests (cargo $(cargo nextest --version >/dev/null 2>&1 && echo nextest || echo test))" native_tests
+fi
+
+# ---------------------------------------------------------------------------------------------
+# wasm
+# ---------------------------------------------------------------------------------------------
+STEP_HINT="see the build-wasm output above"
+step "build wasm (scripts/build-wasm.sh)" "$REPO_ROOT/scripts/build-wasm.sh"
+export DURACLAW_BUILD_DIR="$REPO_ROOT/build"
+
+# ---------------------------------------------------------------------------------------------
+# end-to-end steps
+# ---------------------------------------------------------------------------------------------
+e2e_health() {
+  local body
+  body="$(curl -sS --max-time 10 -f "$WRANGLER_URL/health")" || return 1
+  log "    /health: $body"
+  node -e 'const b = JSON.parse(process.argv[1]); if (b.ok !== true) { console.error("ok is not true"); process.exit(1) }' "$body"
+}
+
+e2e_browser() {
+  local f failed=0 t
+  for f in "$REPO_ROOT"/crates/e2e/browser/*.test.mjs; do
+    [ -e "$f" ] || continue
+    t="$(_ts)"
+    if node --test --test-timeout=120000 "$f" >"$DURACLAW_ARTIFACTS/browser-$(basename "$f" .test.mjs).log" 2>&1; then
+      log "    pass ${f#"$REPO_ROOT"/} ($(_elapsed "$t"))"
+    else
+      log "    FAIL ${f#"$REPO_ROOT"/} ($(_elapsed "$t")):"
+      sed 's/^/      /' "$DURACLAW_ARTIFACTS/browser-$(basename "$f" .test.mjs).log" | tail -n 60 >&2
+      failed=1
+    fi
+  done
+  return "$failed"
+}
+
+E2E_STEPS=(
+  e2e_health
+  e2e_browser
+)
+
+STEP_HINT="wrangler dev failed to start: see its log in $DURACLAW_ARTIFACTS"
+step "start wrangler dev" start_wrangler
+export DURACLAW_BASE_URL="$WRANGLER_URL"
+log "    $WRANGLER_URL (pid $WRANGLER_PID, log ${WRANGLER_LOG#"$REPO_ROOT"/})"
+
+for s in "${E2E_STEPS[@]}"; do
+  STEP_HINT="logs in $DURACLAW_ARTIFACTS (wrangler: ${WRANGLER_LOG#"$REPO_ROOT"/})"
+  step "e2e: ${s#e2e_}" "$s"
+done
+
+cleanup
+log ""
+log "ALL TESTS PASSED in $(_elapsed "$T_TEST")"
