@@ -15,6 +15,7 @@
 //! every event into its SQLite [`outbox`] before sending it, gates tools through [`gate`], and
 //! turns the CLI's stream-json into contract events with the pure [`translate`].
 
+pub mod api_error;
 pub mod auth;
 pub mod config;
 pub mod confine;
