@@ -105,7 +105,10 @@ const DEFAULT_CONFIG: &str = include_str!("default_kata.toml");
 
 /// The default config with `tests` as the repository's test command.
 pub fn default_config(tests: &str) -> String {
-    DEFAULT_CONFIG.replace("{{tests}}", &tests.replace('\\', "\\\\").replace('"', "\\\""))
+    DEFAULT_CONFIG.replace(
+        "{{tests}}",
+        &tests.replace('\\', "\\\\").replace('"', "\\\""),
+    )
 }
 
 impl Config {
@@ -166,7 +169,8 @@ impl ModeConfig {
                 return Err(format!("phase id `{}` is used twice", phase.id));
             }
             for (n, gate) in phase.gates.iter().enumerate() {
-                check_gate(gate).map_err(|e| format!("phase `{}`, gate {}: {e}", phase.id, n + 1))?;
+                check_gate(gate)
+                    .map_err(|e| format!("phase `{}`, gate {}: {e}", phase.id, n + 1))?;
             }
             for task in &phase.tasks {
                 if task_phase.insert(task.id.as_str(), index).is_some() {
@@ -174,7 +178,11 @@ impl ModeConfig {
                 }
             }
             for task in &phase.tasks {
-                if let Some(dep) = task.depends_on.iter().find(|d| !task_phase.contains_key(d.as_str())) {
+                if let Some(dep) = task
+                    .depends_on
+                    .iter()
+                    .find(|d| !task_phase.contains_key(d.as_str()))
+                {
                     return Err(format!(
                         "task `{}` depends on `{dep}`, which is not a task of this phase or an earlier one",
                         task.id
@@ -202,7 +210,13 @@ fn check_acyclic(tasks: &[TaskConfig]) -> Result<(), String> {
     let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
     let edges: Vec<Vec<&str>> = tasks
         .iter()
-        .map(|t| t.depends_on.iter().map(String::as_str).filter(|d| ids.contains(d)).collect())
+        .map(|t| {
+            t.depends_on
+                .iter()
+                .map(String::as_str)
+                .filter(|d| ids.contains(d))
+                .collect()
+        })
         .collect();
     let mut done: HashSet<&str> = HashSet::new();
     while done.len() < ids.len() {
@@ -213,8 +227,15 @@ fn check_acyclic(tasks: &[TaskConfig]) -> Result<(), String> {
             .map(|(id, _)| *id)
             .collect();
         if ready.is_empty() {
-            let stuck: Vec<&str> = ids.iter().copied().filter(|id| !done.contains(id)).collect();
-            return Err(format!("tasks {} depend on each other in a cycle", stuck.join(", ")));
+            let stuck: Vec<&str> = ids
+                .iter()
+                .copied()
+                .filter(|id| !done.contains(id))
+                .collect();
+            return Err(format!(
+                "tasks {} depend on each other in a cycle",
+                stuck.join(", ")
+            ));
         }
         done.extend(ready);
     }
@@ -235,14 +256,25 @@ mod tests {
         let modes: Vec<&str> = config.modes.keys().map(String::as_str).collect();
         assert_eq!(
             modes,
-            ["freeform", "implementation", "planning", "research", "task", "verify"]
+            [
+                "freeform",
+                "implementation",
+                "planning",
+                "research",
+                "task",
+                "verify"
+            ]
         );
-        assert_eq!(config.tests.map(|t| t.run), Some("cargo test \"-p\" x".to_string()));
+        assert_eq!(
+            config.tests.map(|t| t.run),
+            Some("cargo test \"-p\" x".to_string())
+        );
     }
 
     #[test]
     fn cycles_unknown_dependencies_and_typos_are_refused() {
-        let cycle = mode(r#"{id="x",title="X",depends_on=["y"]},{id="y",title="Y",depends_on=["x"]}"#);
+        let cycle =
+            mode(r#"{id="x",title="X",depends_on=["y"]},{id="y",title="Y",depends_on=["x"]}"#);
         assert!(Config::parse(&cycle).unwrap_err().contains("cycle"));
         let unknown = mode(r#"{id="x",title="X",depends_on=["nope"]}"#);
         assert!(Config::parse(&unknown).unwrap_err().contains("`nope`"));
@@ -255,8 +287,19 @@ mod tests {
     }
 
     #[test]
+    fn this_repositorys_config_parses() {
+        let config = Config::parse(include_str!("../../../.kata/kata.toml")).expect("parses");
+        assert_eq!(
+            config.tests.map(|t| t.run),
+            Some("scripts/test.sh".to_string())
+        );
+        assert_eq!(config.modes.len(), 6);
+    }
+
+    #[test]
     fn tests_pass_needs_a_test_command() {
-        let text = "[modes.m]\nstop = [\"tests_pass\"]\n[[modes.m.phases]]\nid = \"a\"\ntitle = \"A\"\n";
+        let text =
+            "[modes.m]\nstop = [\"tests_pass\"]\n[[modes.m.phases]]\nid = \"a\"\ntitle = \"A\"\n";
         assert!(Config::parse(text).unwrap_err().contains("[tests]"));
     }
 }

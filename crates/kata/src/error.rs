@@ -5,7 +5,9 @@ use std::path::PathBuf;
 /// A kata failure. `main` prints it as `kata: <message>` and exits 1.
 #[derive(Debug, thiserror::Error)]
 pub enum KataError {
-    #[error("no .kata/kata.toml in {0} or any parent directory: run `kata init` at the repository root")]
+    #[error(
+        "no .kata/kata.toml in {0} or any parent directory: run `kata init` at the repository root"
+    )]
     NoConfig(PathBuf),
     #[error("{path} already exists: edit it, or delete it and run `kata init` again")]
     AlreadyInitialised { path: PathBuf },
@@ -40,9 +42,15 @@ pub enum KataError {
     #[error("git {args} failed: {message}")]
     Git { args: String, message: String },
     #[error("could not start gate `{command}`: {source}")]
-    GateSpawn { command: String, source: std::io::Error },
+    GateSpawn {
+        command: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("doctor found {0} problem(s); see above")]
     Unhealthy(usize),
 }
@@ -56,7 +64,11 @@ impl KataError {
 }
 
 fn bullets(lines: &[String]) -> String {
-    lines.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    lines
+        .iter()
+        .map(|l| format!("  - {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub type Result<T, E = KataError> = std::result::Result<T, E>;

@@ -82,7 +82,9 @@ pub fn run_and_record(
         output_bytes: outcome.bytes,
         at_ms,
         duration_ms,
-        git_dirty: git::uncommitted(&layout.root).map(|c| !c.is_empty()).unwrap_or(false),
+        git_dirty: git::uncommitted(&layout.root)
+            .map(|c| !c.is_empty())
+            .unwrap_or(false),
         git_rev: git_rev.clone(),
     };
     let json = serde_json::to_string_pretty(&evidence).map_err(|e| KataError::Io {
@@ -101,6 +103,15 @@ pub fn run_and_record(
     })
 }
 
+/// How a run ended, for people: `exit 1, expected 0`, `timed out after 5 s`, or a signal.
+pub fn describe(gate: &KataGate, result: &GateResult) -> String {
+    match (result.timed_out, result.exit_code) {
+        (true, _) => format!("timed out after {} s", gate.timeout_secs),
+        (false, Some(code)) => format!("exit {code}, expected {}", gate.expect_exit),
+        (false, None) => "killed by a signal".to_string(),
+    }
+}
+
 struct Outcome {
     exit_code: Option<i32>,
     timed_out: bool,
@@ -111,7 +122,10 @@ struct Outcome {
 /// Runs the command with `sh -c`, stdout and stderr merged, in its own process group so that a
 /// timeout kills everything it started.
 fn run(root: &Path, gate: &KataGate) -> Result<Outcome> {
-    let spawn_error = |source| KataError::GateSpawn { command: gate.run.clone(), source };
+    let spawn_error = |source| KataError::GateSpawn {
+        command: gate.run.clone(),
+        source,
+    };
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(format!("exec 2>&1\n{}", gate.run))
@@ -141,12 +155,22 @@ fn run(root: &Path, gate: &KataGate) -> Result<Outcome> {
         Ok(out) => out,
         Err(_) => {
             kill_group(&child);
-            output.recv_timeout(Duration::from_secs(5)).unwrap_or_else(|_| {
-                ("(output unavailable: a process the gate started kept it open)".into(), 0)
-            })
+            output
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|_| {
+                    (
+                        "(output unavailable: a process the gate started kept it open)".into(),
+                        0,
+                    )
+                })
         }
     };
-    Ok(Outcome { exit_code: status.and_then(|s| s.code()), timed_out, tail, bytes })
+    Ok(Outcome {
+        exit_code: status.and_then(|s| s.code()),
+        timed_out,
+        tail,
+        bytes,
+    })
 }
 
 /// Reads the child's output on a thread, keeping the last [`TAIL_BYTES`]; sends (tail, total).
@@ -188,7 +212,12 @@ mod tests {
     use super::*;
 
     fn gate(run: &str, timeout_secs: u64) -> KataGate {
-        KataGate { run: run.into(), expect_exit: 0, timeout_secs, last: None }
+        KataGate {
+            run: run.into(),
+            expect_exit: 0,
+            timeout_secs,
+            last: None,
+        }
     }
 
     #[test]
@@ -207,7 +236,11 @@ mod tests {
         let out = run(&dir, &gate("sleep 30 & sleep 30", 1)).expect("runs");
         assert!(out.timed_out);
         assert_eq!(out.exit_code, None);
-        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

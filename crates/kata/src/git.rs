@@ -11,7 +11,10 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
         .args(args)
         .current_dir(dir)
         .output()
-        .map_err(|e| KataError::Git { args: describe(), message: format!("{e} (is git installed?)") })?;
+        .map_err(|e| KataError::Git {
+            args: describe(),
+            message: format!("{e} (is git installed?)"),
+        })?;
     if !out.status.success() {
         return Err(KataError::Git {
             args: describe(),
@@ -23,12 +26,16 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
 
 /// `HEAD`'s commit, or `None` outside a repository or before the first commit.
 pub fn revision(dir: &Path) -> Option<String> {
-    git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).ok().filter(|r| !r.is_empty())
+    git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"])
+        .ok()
+        .filter(|r| !r.is_empty())
 }
 
 /// The repository's top-level directory, if `dir` is inside one.
 pub fn toplevel(dir: &Path) -> Option<PathBuf> {
-    git(dir, &["rev-parse", "--show-toplevel"]).ok().map(PathBuf::from)
+    git(dir, &["rev-parse", "--show-toplevel"])
+        .ok()
+        .map(PathBuf::from)
 }
 
 /// `git status --porcelain` lines, leaving out kata's own session and evidence files (they change

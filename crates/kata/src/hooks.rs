@@ -21,13 +21,13 @@ use crate::layout::write_atomic;
 pub const PRIME_COMMAND: &str = "kata prime";
 /// The command the Stop hook runs.
 pub const STOP_COMMAND: &str = "kata can-exit --hook";
-/// Seconds Claude Code gives the Stop hook; it may run the test command.
-const STOP_TIMEOUT_SECS: u64 = 1800;
 
 /// Where `kata` is found on PATH, as Claude Code will look for it when it runs a hook.
 pub fn kata_on_path() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join("kata")).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("kata"))
+        .find(|p| p.is_file())
 }
 
 /// The part of a Stop hook's input kata reads.
@@ -53,13 +53,22 @@ pub fn block(reason: &str) -> String {
 }
 
 /// Adds kata's hooks to the settings file at `path` (created if absent), keeping every other
-/// setting and hook. Returns whether the file changed.
-pub fn install(path: &Path) -> Result<bool> {
-    let invalid = |message: String| KataError::SettingsInvalid { path: path.to_path_buf(), message };
+/// setting and hook. `stop_timeout_secs` is how long Claude Code lets the Stop hook run (it may
+/// run the test command); an installed Stop hook gets it too. Returns whether the file changed.
+pub fn install(path: &Path, stop_timeout_secs: u64) -> Result<bool> {
+    let invalid = |message: String| KataError::SettingsInvalid {
+        path: path.to_path_buf(),
+        message,
+    };
     let before = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(KataError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) => {
+            return Err(KataError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     };
     let mut settings: Value = match &before {
         Some(text) => serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?,
@@ -72,12 +81,16 @@ pub fn install(path: &Path) -> Result<bool> {
         .or_insert_with(|| json!({}))
         .as_object_mut()
         .ok_or_else(|| invalid("`hooks` is not an object".into()))?;
-    add_hook(hooks, "SessionStart", json!({ "type": "command", "command": PRIME_COMMAND }))
-        .map_err(invalid)?;
+    add_hook(
+        hooks,
+        "SessionStart",
+        json!({ "type": "command", "command": PRIME_COMMAND }),
+    )
+    .map_err(invalid)?;
     add_hook(
         hooks,
         "Stop",
-        json!({ "type": "command", "command": STOP_COMMAND, "timeout": STOP_TIMEOUT_SECS }),
+        json!({ "type": "command", "command": STOP_COMMAND, "timeout": stop_timeout_secs }),
     )
     .map_err(invalid)?;
     let text = serde_json::to_string_pretty(&settings).map_err(|e| invalid(e.to_string()))? + "\n";
@@ -88,32 +101,50 @@ pub fn install(path: &Path) -> Result<bool> {
     Ok(true)
 }
 
-/// Appends `hook` as a matcher group of `event`, unless a group there already runs its command.
+/// Appends `hook` as a matcher group of `event`, or updates the hook that already runs its
+/// command.
 fn add_hook(hooks: &mut Map<String, Value>, event: &str, hook: Value) -> Result<(), String> {
     let groups = hooks
         .entry(event)
         .or_insert_with(|| json!([]))
         .as_array_mut()
         .ok_or_else(|| format!("`hooks.{event}` is not a list"))?;
-    if !groups.iter().any(|g| runs(g, &hook["command"])) {
-        groups.push(json!({ "hooks": [hook] }));
+    let existing = groups
+        .iter_mut()
+        .filter_map(|g| g["hooks"].as_array_mut())
+        .flatten()
+        .find(|h| h["command"] == hook["command"]);
+    match existing {
+        Some(installed) => *installed = hook,
+        None => groups.push(json!({ "hooks": [hook] })),
     }
     Ok(())
 }
 
 fn runs(group: &Value, command: &Value) -> bool {
-    group["hooks"].as_array().is_some_and(|hs| hs.iter().any(|h| &h["command"] == command))
+    group["hooks"]
+        .as_array()
+        .is_some_and(|hs| hs.iter().any(|h| &h["command"] == command))
 }
 
 /// Which of kata's hooks the settings file at `path` lacks (by event name).
 pub fn missing(path: &Path) -> Result<Vec<&'static str>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec!["SessionStart", "Stop"]),
-        Err(e) => return Err(KataError::Io { path: path.to_path_buf(), source: e }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(vec!["SessionStart", "Stop"])
+        }
+        Err(e) => {
+            return Err(KataError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })
+        }
     };
-    let settings: Value = serde_json::from_str(&text)
-        .map_err(|e| KataError::SettingsInvalid { path: path.to_path_buf(), message: e.to_string() })?;
+    let settings: Value = serde_json::from_str(&text).map_err(|e| KataError::SettingsInvalid {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let has = |event: &str, command: &str| {
         settings["hooks"][event]
             .as_array()
@@ -135,15 +166,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(".claude/settings.json");
         std::fs::create_dir_all(dir.path().join(".claude")).expect("mkdir");
-        let other = r#"{"model":"x","hooks":{"Stop":[{"hooks":[{"type":"command","command":"other"}]}]}}"#;
+        let other =
+            r#"{"model":"x","hooks":{"Stop":[{"hooks":[{"type":"command","command":"other"}]}]}}"#;
         std::fs::write(&path, other).expect("write");
         assert_eq!(missing(&path).expect("reads"), ["SessionStart", "Stop"]);
-        assert!(install(&path).expect("installs"));
-        assert!(!install(&path).expect("installs again"));
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert!(install(&path, 600).expect("installs"));
+        assert!(!install(&path, 600).expect("installs again"));
+        assert!(install(&path, 700).expect("a new timeout is an update"));
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
         assert_eq!(v["model"], "x");
         assert_eq!(v["hooks"]["Stop"].as_array().map(Vec::len), Some(2));
-        assert_eq!(v["hooks"]["SessionStart"][0]["hooks"][0]["command"], PRIME_COMMAND);
+        assert_eq!(
+            v["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+            PRIME_COMMAND
+        );
+        assert_eq!(v["hooks"]["Stop"][1]["hooks"][0]["timeout"], 700);
         assert!(missing(&path).expect("reads").is_empty());
     }
 
@@ -151,7 +189,11 @@ mod tests {
     fn stop_input_reads_the_flag_and_rejects_garbage() {
         let input = r#"{"session_id":"s","hook_event_name":"Stop","stop_hook_active":true}"#;
         assert!(StopInput::parse(input).expect("parses").stop_hook_active);
-        assert!(!StopInput::parse("").expect("empty is fine").stop_hook_active);
+        assert!(
+            !StopInput::parse("")
+                .expect("empty is fine")
+                .stop_hook_active
+        );
         assert!(StopInput::parse("{nope").is_err());
         let out: Value = serde_json::from_str(&block("why")).expect("json");
         assert_eq!(out, json!({"decision": "block", "reason": "why"}));

@@ -23,7 +23,9 @@ impl Layout {
     pub fn find(cwd: &Path) -> Result<Layout> {
         cwd.ancestors()
             .find(|dir| dir.join(".kata/kata.toml").is_file())
-            .map(|root| Layout { root: root.to_path_buf() })
+            .map(|root| Layout {
+                root: root.to_path_buf(),
+            })
             .ok_or_else(|| KataError::NoConfig(cwd.to_path_buf()))
     }
 

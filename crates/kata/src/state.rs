@@ -42,7 +42,12 @@ pub fn scan(layout: &Layout) -> Result<StateScan> {
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StateScan::default()),
-        Err(e) => return Err(KataError::Io { path: dir, source: e }),
+        Err(e) => {
+            return Err(KataError::Io {
+                path: dir,
+                source: e,
+            })
+        }
     };
     let mut files = Vec::new();
     for entry in entries {
@@ -54,7 +59,9 @@ pub fn scan(layout: &Layout) -> Result<StateScan> {
         let text = std::fs::read_to_string(&path).map_err(|e| e.to_string());
         files.push((path.display().to_string(), text));
     }
-    let readable = files.iter().filter_map(|(p, t)| t.as_ref().ok().map(|t| (p.as_str(), t.as_str())));
+    let readable = files
+        .iter()
+        .filter_map(|(p, t)| t.as_ref().ok().map(|t| (p.as_str(), t.as_str())));
     let mut scan = scan_states(readable);
     for (path, text) in &files {
         if let Err(error) = text {
@@ -72,7 +79,10 @@ pub fn scan(layout: &Layout) -> Result<StateScan> {
 pub fn load_active(layout: &Layout) -> Result<KataState> {
     let scan = scan(layout)?;
     if let Some(bad) = scan.unreadable.first() {
-        return Err(KataError::StateCorrupt { path: bad.path.clone().into(), message: bad.error.clone() });
+        return Err(KataError::StateCorrupt {
+            path: bad.path.clone().into(),
+            message: bad.error.clone(),
+        });
     }
     scan.newest_active().cloned().ok_or(KataError::NoSession)
 }
@@ -89,7 +99,12 @@ pub fn save(layout: &Layout, state: &mut KataState) -> Result<()> {
 }
 
 /// A fresh session of `mode_name`: the mode copied out of the config, its first phase active.
-pub fn new_session(config: &Config, mode_name: &str, mode: &ModeConfig, issue: Option<u64>) -> KataState {
+pub fn new_session(
+    config: &Config,
+    mode_name: &str,
+    mode: &ModeConfig,
+    issue: Option<u64>,
+) -> KataState {
     let now = now_ms();
     let phases: Vec<KataPhase> = mode
         .phases
@@ -98,7 +113,11 @@ pub fn new_session(config: &Config, mode_name: &str, mode: &ModeConfig, issue: O
         .map(|(i, p)| KataPhase {
             id: p.id.clone(),
             title: p.title.clone(),
-            status: if i == 0 { PhaseStatus::Active } else { PhaseStatus::Pending },
+            status: if i == 0 {
+                PhaseStatus::Active
+            } else {
+                PhaseStatus::Pending
+            },
             tasks: p
                 .tasks
                 .iter()
@@ -127,6 +146,6 @@ pub fn new_session(config: &Config, mode_name: &str, mode: &ModeConfig, issue: O
         exited_at_ms: None,
         context: mode.context.clone(),
         stop_conditions: mode.stop.clone(),
-        tests: config.tests.as_ref().map(|t| t.to_gate()),
+        tests: config.tests.as_ref().map(|t| Box::new(t.to_gate())),
     }
 }

@@ -33,10 +33,16 @@ pub fn unmet(layout: &Layout, state: &mut KataState) -> Result<Vec<String>> {
 }
 
 fn open_tasks(state: &KataState) -> Option<String> {
-    let open: Vec<&str> =
-        tasks::in_order(state).into_iter().filter(|(_, t)| !t.done).map(|(_, t)| t.id.as_str()).collect();
+    let open: Vec<&str> = tasks::in_order(state)
+        .into_iter()
+        .filter(|(_, t)| !t.done)
+        .map(|(_, t)| t.id.as_str())
+        .collect();
     (!open.is_empty()).then(|| {
-        format!("tasks_done: open tasks {} (`kata task list`, then `kata task done <id>`)", open.join(", "))
+        format!(
+            "tasks_done: open tasks {} (`kata task list`, then `kata task done <id>`)",
+            open.join(", ")
+        )
     })
 }
 
@@ -44,14 +50,22 @@ fn missing_evidence(layout: &Layout, state: &KataState) -> Vec<String> {
     let mut reasons = Vec::new();
     for phase in &state.phases {
         for (i, g) in phase.gates.iter().enumerate() {
-            let what = format!("evidence: gate {} of phase `{}` (`{}`)", i + 1, phase.id, g.run);
+            let what = format!(
+                "evidence: gate {} of phase `{}` (`{}`)",
+                i + 1,
+                phase.id,
+                g.run
+            );
             match &g.last {
                 None => reasons.push(format!("{what} has not run (`kata gate {}`)", phase.id)),
                 Some(r) if !r.passed => {
                     reasons.push(format!("{what} failed on its last run, see {}", r.evidence));
                 }
                 Some(r) if !layout.root.join(&r.evidence).is_file() => {
-                    reasons.push(format!("{what}: evidence file {} is missing (`kata gate {}`)", r.evidence, phase.id));
+                    reasons.push(format!(
+                        "{what}: evidence file {} is missing (`kata gate {}`)",
+                        r.evidence, phase.id
+                    ));
                 }
                 Some(_) => {}
             }
@@ -65,24 +79,35 @@ fn uncommitted(layout: &Layout) -> Result<Option<String>> {
     Ok((!changes.is_empty()).then(|| {
         let shown: Vec<&str> = changes.iter().take(5).map(|c| c.trim()).collect();
         let more = changes.len().saturating_sub(shown.len());
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-        format!("committed: uncommitted changes ({}{more}): commit them", shown.join("; "))
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        format!(
+            "committed: uncommitted changes ({}{more}): commit them",
+            shown.join("; ")
+        )
     }))
 }
 
 fn run_tests(layout: &Layout, state: &mut KataState) -> Result<Option<String>> {
     let Some(tests) = state.tests.clone() else {
-        return Ok(Some("tests_pass: no [tests] command in .kata/kata.toml".into()));
+        return Ok(Some(
+            "tests_pass: no [tests] command in .kata/kata.toml".into(),
+        ));
     };
     let result = gate::run_and_record(layout, state, "tests", 1, &tests)?;
     let reason = (!result.passed).then(|| {
-        let how = if result.timed_out {
-            format!("timed out after {} s", tests.timeout_secs)
-        } else {
-            format!("exited {:?}, expected {}", result.exit_code, tests.expect_exit)
-        };
-        format!("tests_pass: `{}` {how}; see {}", tests.run, result.evidence)
+        format!(
+            "tests_pass: `{}` failed ({}); see {}",
+            tests.run,
+            gate::describe(&tests, &result),
+            result.evidence
+        )
     });
-    state.tests = Some(shared_types::kata::KataGate { last: Some(result), ..tests });
+    if let Some(tests) = state.tests.as_mut() {
+        tests.last = Some(result);
+    }
     Ok(reason)
 }

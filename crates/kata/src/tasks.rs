@@ -14,12 +14,18 @@ pub fn in_order(state: &KataState) -> Vec<(&KataPhase, &KataTask)> {
         while placed.len() < phase.tasks.len() {
             let next = phase.tasks.iter().find(|t| {
                 !placed.contains(&t.id.as_str())
-                    && t.depends_on.iter().all(|d| placed.contains(&d.as_str()) || !in_phase(phase, d))
+                    && t.depends_on
+                        .iter()
+                        .all(|d| placed.contains(&d.as_str()) || !in_phase(phase, d))
             });
             // Config validation rules out cycles; should a hand-edited state have one, the rest
             // of the phase follows in file order rather than being dropped.
-            let Some(task) = next.or_else(|| phase.tasks.iter().find(|t| !placed.contains(&t.id.as_str())))
-            else {
+            let Some(task) = next.or_else(|| {
+                phase
+                    .tasks
+                    .iter()
+                    .find(|t| !placed.contains(&t.id.as_str()))
+            }) else {
                 break;
             };
             placed.push(&task.id);
@@ -52,13 +58,20 @@ fn find<'a>(state: &'a KataState, id: &str) -> Option<(&'a KataPhase, &'a KataTa
 /// Marks task `id` done at `now_ms`: refused for an unknown task, a task whose phase has not
 /// started, or one with open dependencies. Returns whether it was open before.
 pub fn mark_done(state: &mut KataState, id: &str, now_ms: u64) -> Result<bool> {
-    let (phase, task) = find(state, id).ok_or_else(|| KataError::UnknownTask { id: id.to_string() })?;
+    let (phase, task) =
+        find(state, id).ok_or_else(|| KataError::UnknownTask { id: id.to_string() })?;
     if phase.status == PhaseStatus::Pending {
-        return Err(KataError::TaskNotStarted { id: id.to_string(), phase: phase.id.clone() });
+        return Err(KataError::TaskNotStarted {
+            id: id.to_string(),
+            phase: phase.id.clone(),
+        });
     }
     let open = open_dependencies(state, task);
     if !open.is_empty() {
-        return Err(KataError::TaskBlocked { id: id.to_string(), open: open.join(", ") });
+        return Err(KataError::TaskBlocked {
+            id: id.to_string(),
+            open: open.join(", "),
+        });
     }
     let task = state
         .phases

@@ -19,8 +19,18 @@ fn init_writes_the_default_config_once() {
         .expect("runs");
     assert!(out.status.success(), "{}", common::stderr(&out));
     let config = repo.read(".kata/kata.toml");
-    for mode in ["research", "planning", "implementation", "verify", "task", "freeform"] {
-        assert!(config.contains(&format!("[modes.{mode}]")), "mode {mode} missing");
+    for mode in [
+        "research",
+        "planning",
+        "implementation",
+        "verify",
+        "task",
+        "freeform",
+    ] {
+        assert!(
+            config.contains(&format!("[modes.{mode}]")),
+            "mode {mode} missing"
+        );
     }
     assert!(config.contains("run = \"echo 'set [tests] run in .kata/kata.toml' >&2; exit 1\""));
     assert_eq!(repo.read(".kata/.gitignore"), "sessions/\nevidence/\n");
@@ -35,13 +45,17 @@ fn init_guesses_the_test_command() {
     let repo = Repo::new();
     repo.write("Cargo.toml", "[workspace]\n");
     repo.ok(&["init"]);
-    assert!(repo.read(".kata/kata.toml").contains("run = \"cargo test\""));
+    assert!(repo
+        .read(".kata/kata.toml")
+        .contains("run = \"cargo test\""));
 }
 
 #[test]
 fn enter_creates_a_state_the_gateway_can_read() {
     let repo = Repo::with_config();
-    assert!(repo.fails(&["enter", "nope"]).contains("no mode named `nope` in .kata/kata.toml (modes: loose, work)"));
+    assert!(repo
+        .fails(&["enter", "nope"])
+        .contains("no mode named `nope` in .kata/kata.toml (modes: loose, work)"));
     let out = repo.ok(&["enter", "work", "--issue", "6"]);
     assert!(out.contains("entered work mode"), "{out}");
     let state = repo.state();
@@ -53,7 +67,10 @@ fn enter_creates_a_state_the_gateway_can_read() {
     assert_eq!(state.phases[1].status, PhaseStatus::Pending);
     assert_eq!(state.phases[0].gates_total, 1);
     assert_eq!(state.stop_conditions.len(), 4);
-    assert_eq!(state.tests.as_ref().map(|t| t.run.as_str()), Some("test -f tests-pass"));
+    assert_eq!(
+        state.tests.as_ref().map(|t| t.run.as_str()),
+        Some("test -f tests-pass")
+    );
 
     // The file on disk is the same document, found the way the gateway finds it.
     let path = format!(".kata/sessions/{}/state.json", state.session_id);
@@ -64,8 +81,14 @@ fn enter_creates_a_state_the_gateway_can_read() {
     let again = repo.fails(&["enter", "loose"]);
     assert!(again.contains("is still active"), "{again}");
     let human = repo.ok(&["status"]);
-    assert!(human.contains("work mode") && human.contains("issue #6"), "{human}");
-    assert!(human.contains("active  build") && human.contains("gates 0/1"), "{human}");
+    assert!(
+        human.contains("work mode") && human.contains("issue #6"),
+        "{human}"
+    );
+    assert!(
+        human.contains("active  build") && human.contains("gates 0/1"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -75,27 +98,48 @@ fn a_task_with_open_dependencies_cannot_be_done() {
     let list = repo.ok(&["task", "list"]);
     let lines: Vec<&str> = list.lines().collect();
     assert!(lines[0].starts_with("[ ] first"), "{list}");
-    assert!(lines[1].starts_with("[-] second") && lines[1].contains("after first"), "{list}");
-    assert!(lines[2].starts_with("[-] ship") && lines[2].contains("not active yet"), "{list}");
+    assert!(
+        lines[1].starts_with("[-] second") && lines[1].contains("after first"),
+        "{list}"
+    );
+    assert!(
+        lines[2].starts_with("[-] ship") && lines[2].contains("not active yet"),
+        "{list}"
+    );
 
     let blocked = repo.fails(&["task", "done", "second"]);
-    assert!(blocked.contains("task `second` depends on open tasks: first"), "{blocked}");
-    assert!(repo.fails(&["task", "done", "ship"]).contains("not active yet"));
-    assert!(repo.fails(&["task", "done", "nope"]).contains("no task `nope`"));
+    assert!(
+        blocked.contains("task `second` depends on open tasks: first"),
+        "{blocked}"
+    );
+    assert!(repo
+        .fails(&["task", "done", "ship"])
+        .contains("not active yet"));
+    assert!(repo
+        .fails(&["task", "done", "nope"])
+        .contains("no task `nope`"));
     assert!(!repo.state().phases[0].tasks.iter().any(|t| t.done));
 
     repo.ok(&["task", "done", "first"]);
     repo.ok(&["task", "done", "second"]);
-    assert!(repo.ok(&["task", "done", "second"]).contains("already done"));
+    assert!(repo
+        .ok(&["task", "done", "second"])
+        .contains("already done"));
     let state = repo.state();
-    assert!(state.phases[0].tasks.iter().all(|t| t.done && t.done_at_ms.is_some()));
+    assert!(state.phases[0]
+        .tasks
+        .iter()
+        .all(|t| t.done && t.done_at_ms.is_some()));
 }
 
 #[test]
 fn prime_lists_open_tasks_in_dependency_order() {
     let repo = Repo::with_config();
     let idle = repo.ok(&["prime"]);
-    assert!(idle.contains("no active mode") && idle.contains("loose, work"), "{idle}");
+    assert!(
+        idle.contains("no active mode") && idle.contains("loose, work"),
+        "{idle}"
+    );
     repo.ok(&["enter", "work", "--issue", "6"]);
     let prime = repo.ok(&["prime"]);
     assert!(prime.contains("# kata: work mode"), "{prime}");
@@ -104,11 +148,20 @@ fn prime_lists_open_tasks_in_dependency_order() {
     let second = prime.find("2. second").expect("second follows");
     let ship = prime.find("3. ship").expect("ship is last");
     assert!(first < second && second < ship, "{prime}");
-    assert!(prime.contains("`echo checking gate; test -f gate-ok` (expect exit 0): not run yet"), "{prime}");
-    assert!(prime.contains("tasks_done, tests_pass, committed, evidence"), "{prime}");
+    assert!(
+        prime.contains("`echo checking gate; test -f gate-ok` (expect exit 0): not run yet"),
+        "{prime}"
+    );
+    assert!(
+        prime.contains("tasks_done, tests_pass, committed, evidence"),
+        "{prime}"
+    );
     repo.ok(&["task", "done", "first"]);
     let prime = repo.ok(&["prime"]);
-    assert!(prime.contains("1. second") && !prime.contains("first —"), "{prime}");
+    assert!(
+        prime.contains("1. second") && !prime.contains("first —"),
+        "{prime}"
+    );
 }
 
 #[test]
@@ -122,16 +175,25 @@ fn a_failing_gate_blocks_advance_and_can_exit_and_leaves_evidence() {
 
     let gate = repo.kata(&["gate"]);
     assert_eq!(gate.status.code(), Some(1), "a failing gate exits 1");
-    assert!(stdout(&gate).contains("FAIL `echo checking gate; test -f gate-ok` (exit 1, expected 0"));
+    assert!(
+        stdout(&gate).contains("FAIL `echo checking gate; test -f gate-ok` (exit 1, expected 0")
+    );
     let refused = repo.fails(&["advance"]);
-    assert!(refused.contains("cannot advance past phase `build`") && refused.contains("failed (exit 1"), "{refused}");
+    assert!(
+        refused.contains("cannot advance past phase `build`") && refused.contains("failed (exit 1"),
+        "{refused}"
+    );
     let state = repo.state();
     assert_eq!(state.phase, "build");
-    let last = state.phases[0].gates[0].last.clone().expect("the gate result is stored");
+    let last = state.phases[0].gates[0]
+        .last
+        .clone()
+        .expect("the gate result is stored");
     assert!(!last.passed);
     assert_eq!(state.phases[0].gates_passed, 0);
 
-    let evidence: Value = serde_json::from_str(&repo.read(&last.evidence)).expect("evidence is JSON");
+    let evidence: Value =
+        serde_json::from_str(&repo.read(&last.evidence)).expect("evidence is JSON");
     assert_eq!(evidence["command"], "echo checking gate; test -f gate-ok");
     assert_eq!(evidence["exit_code"], 1);
     assert_eq!(evidence["expect_exit"], 0);
@@ -141,7 +203,9 @@ fn a_failing_gate_blocks_advance_and_can_exit_and_leaves_evidence() {
     assert_eq!(evidence["phase"], "build");
     assert_eq!(evidence["session_id"], state.session_id.as_str());
     assert!(evidence["duration_ms"].is_u64());
-    assert!(evidence["at_ms"].as_u64().is_some_and(|t| t > 1_600_000_000_000));
+    assert!(evidence["at_ms"]
+        .as_u64()
+        .is_some_and(|t| t > 1_600_000_000_000));
     let head = repo.git(&["rev-parse", "HEAD"]);
     assert_eq!(evidence["git_rev"], head.trim());
 
@@ -150,12 +214,18 @@ fn a_failing_gate_blocks_advance_and_can_exit_and_leaves_evidence() {
     let verdict: Value = serde_json::from_str(&stdout(&can_exit)).expect("can-exit --json is JSON");
     assert_eq!(verdict["can_exit"], false);
     let reasons = verdict["reasons"].to_string();
-    assert!(reasons.contains("open tasks ship") && reasons.contains("failed on its last run"), "{reasons}");
+    assert!(
+        reasons.contains("open tasks ship") && reasons.contains("failed on its last run"),
+        "{reasons}"
+    );
     assert!(repo.fails(&["exit"]).contains("cannot end yet"));
 
     repo.write("gate-ok", "");
     let out = repo.ok(&["advance"]);
-    assert!(out.contains("PASS") && out.contains("now in `ship`"), "{out}");
+    assert!(
+        out.contains("PASS") && out.contains("now in `ship`"),
+        "{out}"
+    );
     let state = repo.state();
     assert_eq!(state.phase, "ship");
     assert_eq!(state.phases[0].status, PhaseStatus::Done);
@@ -178,12 +248,25 @@ fn the_whole_flow_ends_only_when_every_stop_condition_holds() {
     assert!(repo.fails(&["advance"]).contains("every phase is done"));
 
     let no = repo.fails(&["can-exit"]);
-    assert!(no.contains("committed: uncommitted changes (?? gate-ok)"), "{no}");
-    assert!(!no.contains(".kata/sessions"), "kata's own files do not count: {no}");
+    assert!(
+        no.contains("committed: uncommitted changes (?? gate-ok)"),
+        "{no}"
+    );
+    assert!(
+        !no.contains(".kata/sessions"),
+        "kata's own files do not count: {no}"
+    );
     repo.commit_all("work");
     let no = repo.fails(&["can-exit"]);
-    assert!(no.contains("tests_pass: `test -f tests-pass` exited Some(1)"), "{no}");
-    let tests = repo.state().tests.and_then(|t| t.last).expect("the test run is recorded");
+    assert!(
+        no.contains("tests_pass: `test -f tests-pass` failed (exit 1, expected 0)"),
+        "{no}"
+    );
+    let tests = repo
+        .state()
+        .tests
+        .and_then(|t| t.last)
+        .expect("the test run is recorded");
     assert!(!tests.passed && tests.evidence.contains("/tests/"));
 
     repo.write("tests-pass", "");
@@ -229,12 +312,21 @@ fn a_gate_that_hangs_is_killed_and_recorded_as_timed_out() {
     let out = repo.kata(&["gate", "build"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
-    assert!(stdout(&out).contains("timed out after 1 s"), "{}", stdout(&out));
-    let last = repo.state().phases[0].gates[0].last.clone().expect("recorded");
+    assert!(
+        stdout(&out).contains("timed out after 1 s"),
+        "{}",
+        stdout(&out)
+    );
+    let last = repo.state().phases[0].gates[0]
+        .last
+        .clone()
+        .expect("recorded");
     let evidence: Value = serde_json::from_str(&repo.read(&last.evidence)).expect("JSON");
     assert_eq!(evidence["timed_out"], true);
     assert_eq!(evidence["exit_code"], Value::Null);
-    assert!(repo.fails(&["gate", "nope"]).contains("no phase `nope` in this session (phases: build, ship)"));
+    assert!(repo
+        .fails(&["gate", "nope"])
+        .contains("no phase `nope` in this session (phases: build, ship)"));
 }
 
 #[test]
@@ -244,23 +336,42 @@ fn corrupt_or_missing_files_give_clear_errors() {
     assert!(bare.fails(&["prime"]).contains("run `kata init`"));
 
     let repo = Repo::with_config();
-    assert!(repo.fails(&["status"]).contains("no active kata session: start one with `kata enter <mode>`"));
-    assert!(repo.fails(&["task", "list"]).contains("no active kata session"));
+    assert!(repo
+        .fails(&["status"])
+        .contains("no active kata session: start one with `kata enter <mode>`"));
+    assert!(repo
+        .fails(&["task", "list"])
+        .contains("no active kata session"));
 
     repo.ok(&["enter", "work"]);
     let id = repo.state().session_id;
     let state_path = format!(".kata/sessions/{id}/state.json");
     repo.write(&state_path, "{\"session_id\": 3");
-    for args in [&["status"][..], &["prime"], &["task", "done", "first"], &["gate"], &["can-exit"]] {
+    for args in [
+        &["status"][..],
+        &["prime"],
+        &["task", "done", "first"],
+        &["gate"],
+        &["can-exit"],
+    ] {
         let err = repo.fails(args);
-        assert!(err.contains("is not a valid kata state") && err.contains(&state_path), "{args:?}: {err}");
+        assert!(
+            err.contains("is not a valid kata state") && err.contains(&state_path),
+            "{args:?}: {err}"
+        );
     }
     let doctor = repo.fails(&["doctor"]);
-    assert!(doctor.contains("FAIL") && doctor.contains(&state_path), "{doctor}");
+    assert!(
+        doctor.contains("FAIL") && doctor.contains(&state_path),
+        "{doctor}"
+    );
 
     std::fs::remove_file(repo.path().join(&state_path)).expect("rm");
     let err = repo.fails(&["status"]);
-    assert!(err.contains(&state_path) && err.contains("cannot read it"), "{err}");
+    assert!(
+        err.contains(&state_path) && err.contains("cannot read it"),
+        "{err}"
+    );
 
     repo.write(".kata/kata.toml", "[modes.x]\nphases = 3\n");
     let err = repo.fails(&["enter", "x"]);
@@ -270,22 +381,41 @@ fn corrupt_or_missing_files_give_clear_errors() {
 #[test]
 fn setup_installs_the_hooks_and_doctor_checks_them() {
     let repo = Repo::with_config();
-    repo.write(".claude/settings.json", r#"{"permissions":{"allow":["Bash(ls)"]}}"#);
+    repo.write(
+        ".claude/settings.json",
+        r#"{"permissions":{"allow":["Bash(ls)"]}}"#,
+    );
     let doctor = repo.fails(&["doctor"]);
-    assert!(doctor.contains("FAIL Claude Code hooks missing: SessionStart, Stop (`kata setup`)"), "{doctor}");
+    assert!(
+        doctor.contains("FAIL Claude Code hooks missing: SessionStart, Stop (`kata setup`)"),
+        "{doctor}"
+    );
     assert!(repo.ok(&["setup"]).contains("installed"));
     assert!(repo.ok(&["setup"]).contains("already has"));
     let settings: Value = serde_json::from_str(&repo.read(".claude/settings.json")).expect("JSON");
     assert_eq!(settings["permissions"]["allow"][0], "Bash(ls)");
-    assert_eq!(settings["hooks"]["SessionStart"][0]["hooks"][0]["command"], "kata prime");
-    assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["command"], "kata can-exit --hook");
+    assert_eq!(
+        settings["hooks"]["SessionStart"][0]["hooks"][0]["command"],
+        "kata prime"
+    );
+    assert_eq!(
+        settings["hooks"]["Stop"][0]["hooks"][0]["command"],
+        "kata can-exit --hook"
+    );
     assert_eq!(settings["hooks"]["Stop"].as_array().map(Vec::len), Some(1));
+    // The Stop hook may run the tests: it gets their timeout (30 s here) and a margin.
+    assert_eq!(settings["hooks"]["Stop"][0]["hooks"][0]["timeout"], 150);
     let doctor = repo.ok(&["doctor"]);
     assert!(!doctor.contains("FAIL"), "{doctor}");
-    assert!(doctor.contains("ok   Claude Code hooks installed"), "{doctor}");
+    assert!(
+        doctor.contains("ok   Claude Code hooks installed"),
+        "{doctor}"
+    );
 
     repo.write(".claude/settings.json", "{broken");
-    assert!(repo.fails(&["setup"]).contains("is not valid JSON settings"));
+    assert!(repo
+        .fails(&["setup"])
+        .contains("is not valid JSON settings"));
 }
 
 #[test]
@@ -307,10 +437,17 @@ fn the_stop_hook_blocks_once_and_never_when_stop_hook_active() {
     let decision: Value = serde_json::from_str(&stdout(&out)).expect("a JSON decision");
     assert_eq!(decision["decision"], "block");
     let reason = decision["reason"].as_str().expect("a reason");
-    assert!(reason.contains("does not let this session stop yet") && reason.contains("open tasks first"), "{reason}");
+    assert!(
+        reason.contains("does not let this session stop yet")
+            && reason.contains("open tasks first"),
+        "{reason}"
+    );
 
     let out = repo.kata_with_stdin(&["can-exit", "--hook"], &input(true));
-    assert!(out.status.success() && stdout(&out).is_empty(), "stop_hook_active lets it stop");
+    assert!(
+        out.status.success() && stdout(&out).is_empty(),
+        "stop_hook_active lets it stop"
+    );
 
     let out = repo.kata_with_stdin(&["can-exit", "--hook"], "not json");
     assert_eq!(out.status.code(), Some(1));

@@ -42,9 +42,10 @@ pub struct KataState {
     /// What `kata can-exit` checks before the session may end.
     #[serde(default)]
     pub stop_conditions: Vec<StopCondition>,
-    /// The repository's test command, run by the `tests_pass` stop condition.
+    /// The repository's test command, run by the `tests_pass` stop condition. Boxed to keep
+    /// `GatewayEvent::Kata` (which carries a whole state) small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tests: Option<KataGate>,
+    pub tests: Option<Box<KataGate>>,
 }
 
 impl KataState {
@@ -220,9 +221,8 @@ pub fn scan_states<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
             }),
         }
     }
-    scan.states.sort_by(|a, b| {
-        (b.updated_at_ms, &b.session_id).cmp(&(a.updated_at_ms, &a.session_id))
-    });
+    scan.states
+        .sort_by(|a, b| (b.updated_at_ms, &b.session_id).cmp(&(a.updated_at_ms, &a.session_id)));
     scan
 }
 
@@ -240,7 +240,11 @@ mod tests {
 
     #[test]
     fn scan_orders_newest_first_and_reports_unreadable_files() {
-        let (a, b, c) = (state("a", 10, None), state("b", 30, Some(30)), state("c", 20, None));
+        let (a, b, c) = (
+            state("a", 10, None),
+            state("b", 30, Some(30)),
+            state("c", 20, None),
+        );
         let scan = scan_states([
             ("s/a/state.json", a.as_str()),
             ("s/bad/state.json", "{not json"),
@@ -250,7 +254,10 @@ mod tests {
         let ids: Vec<&str> = scan.states.iter().map(|s| s.session_id.as_str()).collect();
         assert_eq!(ids, ["b", "c", "a"]);
         assert_eq!(scan.newest().map(|s| s.session_id.as_str()), Some("b"));
-        assert_eq!(scan.newest_active().map(|s| s.session_id.as_str()), Some("c"));
+        assert_eq!(
+            scan.newest_active().map(|s| s.session_id.as_str()),
+            Some("c")
+        );
         assert_eq!(scan.unreadable.len(), 1);
         assert_eq!(scan.unreadable[0].path, "s/bad/state.json");
     }
@@ -277,7 +284,12 @@ mod tests {
             git_rev: None,
             evidence: "e.json".into(),
         };
-        let gate = |last| KataGate { run: "true".into(), expect_exit: 0, timeout_secs: 5, last };
+        let gate = |last| KataGate {
+            run: "true".into(),
+            expect_exit: 0,
+            timeout_secs: 5,
+            last,
+        };
         let mut phase = KataPhase {
             id: "p".into(),
             title: "P".into(),
@@ -286,7 +298,11 @@ mod tests {
             gates_passed: 9,
             gates_total: 9,
             context: String::new(),
-            gates: vec![gate(Some(result(true))), gate(Some(result(false))), gate(None)],
+            gates: vec![
+                gate(Some(result(true))),
+                gate(Some(result(false))),
+                gate(None),
+            ],
         };
         phase.count_gates();
         assert_eq!((phase.gates_passed, phase.gates_total), (1, 3));

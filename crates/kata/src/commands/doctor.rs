@@ -18,7 +18,10 @@ pub fn run(cwd: &Path) -> Result<ExitCode> {
     };
     match git::toplevel(cwd) {
         Some(top) => check(true, format!("git repository at {}", top.display())),
-        None => check(false, "not inside a git repository (gates record the revision): `git init`".into()),
+        None => check(
+            false,
+            "not inside a git repository (gates record the revision): `git init`".into(),
+        ),
     }
     let layout = match Layout::find(cwd) {
         Ok(layout) => layout,
@@ -28,29 +31,59 @@ pub fn run(cwd: &Path) -> Result<ExitCode> {
         }
     };
     match Config::load(&layout.config()) {
-        Ok(config) => check(true, format!("config: modes {}", config.modes.keys().cloned().collect::<Vec<_>>().join(", "))),
+        Ok(config) => check(
+            true,
+            format!(
+                "config: modes {}",
+                config.modes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ),
         Err(e) => check(false, e.to_string()),
     }
     match state::scan(&layout) {
         Ok(scan) => {
             for bad in &scan.unreadable {
-                check(false, format!("{}: {} (repair it or delete its session directory)", bad.path, bad.error));
+                check(
+                    false,
+                    format!(
+                        "{}: {} (repair it or delete its session directory)",
+                        bad.path, bad.error
+                    ),
+                );
             }
             match scan.newest_active() {
-                Some(s) => check(true, format!("active session {} ({} mode, phase `{}`)", s.session_id, s.mode, s.phase)),
-                None => check(true, "no active session (`kata enter <mode>` starts one)".into()),
+                Some(s) => check(
+                    true,
+                    format!(
+                        "active session {} ({} mode, phase `{}`)",
+                        s.session_id, s.mode, s.phase
+                    ),
+                ),
+                None => check(
+                    true,
+                    "no active session (`kata enter <mode>` starts one)".into(),
+                ),
             }
         }
         Err(e) => check(false, e.to_string()),
     }
     match hooks::missing(&layout.settings()) {
         Ok(missing) if missing.is_empty() => check(true, "Claude Code hooks installed".into()),
-        Ok(missing) => check(false, format!("Claude Code hooks missing: {} (`kata setup`)", missing.join(", "))),
+        Ok(missing) => check(
+            false,
+            format!(
+                "Claude Code hooks missing: {} (`kata setup`)",
+                missing.join(", ")
+            ),
+        ),
         Err(e) => check(false, e.to_string()),
     }
     match hooks::kata_on_path() {
         Some(path) => check(true, format!("`kata` on PATH at {}", path.display())),
-        None => check(false, "`kata` is not on PATH, so the hooks cannot run it".into()),
+        None => check(
+            false,
+            "`kata` is not on PATH, so the hooks cannot run it".into(),
+        ),
     }
     if problems > 0 {
         return Err(KataError::Unhealthy(problems));

@@ -12,7 +12,10 @@ pub fn run(layout: &Layout, mode_name: &str, issue: Option<u64>) -> Result<ExitC
     let mode = config.mode(mode_name)?;
     match state::load_active(layout) {
         Ok(active) => {
-            return Err(KataError::SessionActive { session_id: active.session_id, mode: active.mode })
+            return Err(KataError::SessionActive {
+                session_id: active.session_id,
+                mode: active.mode,
+            })
         }
         Err(KataError::NoSession) => {}
         Err(e) => return Err(e),

@@ -25,14 +25,21 @@ pub fn can_exit(layout: &Layout, json: bool, hook: bool) -> Result<ExitCode> {
         Err(e) => return Err(e),
     };
     if json {
-        println!("{}", json!({ "can_exit": reasons.is_empty(), "session_id": session_id, "reasons": reasons }));
+        println!(
+            "{}",
+            json!({ "can_exit": reasons.is_empty(), "session_id": session_id, "reasons": reasons })
+        );
     } else if reasons.is_empty() {
         println!("yes: nothing holds the session");
     } else {
         println!("no:");
         reasons.iter().for_each(|r| println!("  - {r}"));
     }
-    Ok(if reasons.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if reasons.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Claude Code's Stop hook: block while conditions fail, except when Claude Code is already
@@ -74,6 +81,9 @@ pub fn run(layout: &Layout, force: bool) -> Result<ExitCode> {
     }
     session.exited_at_ms = Some(state::now_ms());
     state::save(layout, &mut session)?;
-    println!("exited session {} ({} mode)", session.session_id, session.mode);
+    println!(
+        "exited session {} ({} mode)",
+        session.session_id, session.mode
+    );
     Ok(ExitCode::SUCCESS)
 }

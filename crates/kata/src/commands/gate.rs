@@ -15,7 +15,11 @@ pub fn run(layout: &Layout, phase: Option<&str>) -> Result<ExitCode> {
     let index = phase_index(&session, phase.unwrap_or(&session.phase))?;
     let failed = run_gates(layout, &mut session, index)?;
     state::save(layout, &mut session)?;
-    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn advance(layout: &Layout) -> Result<ExitCode> {
@@ -33,32 +37,52 @@ pub fn advance(layout: &Layout) -> Result<ExitCode> {
     if !open.is_empty() {
         return Err(KataError::AdvanceRefused {
             phase: phase_id,
-            reasons: vec![format!("open tasks: {} (the gates run once they are done)", open.join(", "))],
+            reasons: vec![format!(
+                "open tasks: {} (the gates run once they are done)",
+                open.join(", ")
+            )],
         });
     }
     let failed = run_gates(layout, &mut session, index)?;
     if !failed.is_empty() {
         state::save(layout, &mut session)?;
-        return Err(KataError::AdvanceRefused { phase: phase_id, reasons: failed });
+        return Err(KataError::AdvanceRefused {
+            phase: phase_id,
+            reasons: failed,
+        });
     }
     session.phases[index].status = PhaseStatus::Done;
     match session.phases.get_mut(index + 1) {
         Some(next) => {
             next.status = PhaseStatus::Active;
             session.phase = next.id.clone();
-            println!("phase `{phase_id}` done; now in `{}`: {}", next.id, next.title);
+            println!(
+                "phase `{phase_id}` done; now in `{}`: {}",
+                next.id, next.title
+            );
         }
-        None => println!("phase `{phase_id}` done, and with it every phase: `kata can-exit`, then `kata exit`"),
+        None => println!(
+            "phase `{phase_id}` done, and with it every phase: `kata can-exit`, then `kata exit`"
+        ),
     }
     state::save(layout, &mut session)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn phase_index(session: &KataState, id: &str) -> Result<usize> {
-    session.phases.iter().position(|p| p.id == id).ok_or_else(|| KataError::UnknownPhase {
-        id: id.to_string(),
-        known: session.phases.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", "),
-    })
+    session
+        .phases
+        .iter()
+        .position(|p| p.id == id)
+        .ok_or_else(|| KataError::UnknownPhase {
+            id: id.to_string(),
+            known: session
+                .phases
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// Runs every gate of phase `index`, storing each result; prints one line per gate and returns
@@ -73,14 +97,16 @@ fn run_gates(layout: &Layout, session: &mut KataState, index: usize) -> Result<V
         let gate = session.phases[index].gates[number - 1].clone();
         let result = gate::run_and_record(layout, session, &phase_id, number, &gate)?;
         let verdict = if result.passed { "PASS" } else { "FAIL" };
-        let how = match (result.timed_out, result.exit_code) {
-            (true, _) => format!("timed out after {} s", gate.timeout_secs),
-            (false, Some(code)) => format!("exit {code}, expected {}", gate.expect_exit),
-            (false, None) => "killed by a signal".to_string(),
-        };
-        println!("{verdict} `{}` ({how}, {} ms) evidence: {}", gate.run, result.duration_ms, result.evidence);
+        let how = gate::describe(&gate, &result);
+        println!(
+            "{verdict} `{}` ({how}, {} ms) evidence: {}",
+            gate.run, result.duration_ms, result.evidence
+        );
         if !result.passed {
-            failed.push(format!("gate `{}` failed ({how}); see {}", gate.run, result.evidence));
+            failed.push(format!(
+                "gate `{}` failed ({how}); see {}",
+                gate.run, result.evidence
+            ));
         }
         session.phases[index].gates[number - 1].last = Some(result);
     }

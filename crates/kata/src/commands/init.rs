@@ -12,12 +12,16 @@ use crate::layout::{write_atomic, Layout};
 const GITIGNORE: &str = "sessions/\nevidence/\n";
 
 pub fn run(cwd: &Path, tests: Option<&str>) -> Result<ExitCode> {
-    let layout = Layout { root: git::toplevel(cwd).unwrap_or_else(|| cwd.to_path_buf()) };
+    let layout = Layout {
+        root: git::toplevel(cwd).unwrap_or_else(|| cwd.to_path_buf()),
+    };
     let config = layout.config();
     if config.exists() {
         return Err(KataError::AlreadyInitialised { path: config });
     }
-    let tests = tests.map(str::to_string).unwrap_or_else(|| guess_tests(&layout.root));
+    let tests = tests
+        .map(str::to_string)
+        .unwrap_or_else(|| guess_tests(&layout.root));
     write_atomic(&config, &default_config(&tests))?;
     write_atomic(&layout.kata_dir().join(".gitignore"), GITIGNORE)?;
     println!("wrote {} (test command: {tests})", config.display());

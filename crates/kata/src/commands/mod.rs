@@ -25,8 +25,12 @@ pub fn run(command: Cmd, cwd: &Path) -> Result<ExitCode> {
         Cmd::Init { tests } => init::run(cwd, tests.as_deref()),
         Cmd::Doctor => doctor::run(cwd),
         Cmd::Enter { mode, issue } => enter::run(&layout()?, &mode, issue),
-        Cmd::Task { action: TaskCmd::List } => task::list(&layout()?),
-        Cmd::Task { action: TaskCmd::Done { id } } => task::done(&layout()?, &id),
+        Cmd::Task {
+            action: TaskCmd::List,
+        } => task::list(&layout()?),
+        Cmd::Task {
+            action: TaskCmd::Done { id },
+        } => task::done(&layout()?, &id),
         Cmd::Status { json } => status::run(&layout()?, json),
         Cmd::Gate { phase } => gate::run(&layout()?, phase.as_deref()),
         Cmd::Advance => gate::advance(&layout()?),

@@ -31,31 +31,54 @@ pub fn run(layout: &Layout) -> Result<ExitCode> {
 /// and what must hold before stopping.
 pub fn prime_text(session: &KataState) -> String {
     let mut out = String::new();
-    let issue = session.issue.map(|n| format!(", issue #{n}")).unwrap_or_default();
-    out += &format!("# kata: {} mode (session {}{issue})\n", session.mode, session.session_id);
+    let issue = session
+        .issue
+        .map(|n| format!(", issue #{n}"))
+        .unwrap_or_default();
+    out += &format!(
+        "# kata: {} mode (session {}{issue})\n",
+        session.mode, session.session_id
+    );
     if !session.context.is_empty() {
         out += &format!("{}\n", session.context);
     }
-    let position = session.phases.iter().position(|p| p.id == session.phase).map_or(0, |i| i + 1);
+    let position = session
+        .phases
+        .iter()
+        .position(|p| p.id == session.phase)
+        .map_or(0, |i| i + 1);
     if let Some(phase) = session.current_phase() {
         out += &format!(
             "\n## Phase {position}/{}: {} ({}{})\n",
             session.phases.len(),
             phase.title,
             phase.id,
-            if phase.status == PhaseStatus::Done { ", done" } else { "" }
+            if phase.status == PhaseStatus::Done {
+                ", done"
+            } else {
+                ""
+            }
         );
         if !phase.context.is_empty() {
             out += &format!("{}\n", phase.context);
         }
     }
-    let open: Vec<_> = tasks::in_order(session).into_iter().filter(|(_, t)| !t.done).collect();
+    let open: Vec<_> = tasks::in_order(session)
+        .into_iter()
+        .filter(|(_, t)| !t.done)
+        .collect();
     if open.is_empty() {
         out += "\nNo open tasks.\n";
     } else {
         out += "\n## Open tasks, in dependency order (work through them in this order; `kata task done <id>` after each)\n";
         for (n, (phase, task)) in open.iter().enumerate() {
-            out += &format!("{}. {} — {} [phase {}]", n + 1, task.id, task.title, phase.id);
+            out += &format!(
+                "{}. {} — {} [phase {}]",
+                n + 1,
+                task.id,
+                task.title,
+                phase.id
+            );
             let deps = tasks::open_dependencies(session, task);
             if !deps.is_empty() {
                 out += &format!(" (after {})", deps.join(", "));
@@ -71,11 +94,18 @@ pub fn prime_text(session: &KataState) -> String {
                 Some(r) if r.passed => "passed on its last run".to_string(),
                 Some(r) => format!("FAILED on its last run, see {}", r.evidence),
             };
-            out += &format!("- `{}` (expect exit {}): {last}\n", gate.run, gate.expect_exit);
+            out += &format!(
+                "- `{}` (expect exit {}): {last}\n",
+                gate.run, gate.expect_exit
+            );
         }
     }
     if !session.stop_conditions.is_empty() {
-        let names: Vec<&str> = session.stop_conditions.iter().map(|c| StopCondition::name(*c)).collect();
+        let names: Vec<&str> = session
+            .stop_conditions
+            .iter()
+            .map(|c| StopCondition::name(*c))
+            .collect();
         out += &format!(
             "\nBefore stopping, these must hold (`kata can-exit` checks them): {}.\n",
             names.join(", ")

@@ -2,13 +2,19 @@
 
 use std::process::ExitCode;
 
+use crate::config::Config;
 use crate::error::Result;
 use crate::hooks;
 use crate::layout::Layout;
 
+/// Time the Stop hook gets beyond the test command's own timeout.
+const STOP_MARGIN_SECS: u64 = 120;
+
 pub fn run(layout: &Layout) -> Result<ExitCode> {
+    let config = Config::load(&layout.config())?;
+    let tests_timeout = config.tests.as_ref().map_or(0, |t| t.timeout);
     let path = layout.settings();
-    if hooks::install(&path)? {
+    if hooks::install(&path, tests_timeout + STOP_MARGIN_SECS)? {
         println!(
             "installed in {}: SessionStart runs `{}`, Stop runs `{}`",
             path.display(),

@@ -18,8 +18,14 @@ pub fn run(layout: &Layout, json: bool) -> Result<ExitCode> {
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    let issue = session.issue.map(|n| format!(", issue #{n}")).unwrap_or_default();
-    println!("{} mode, session {}{issue}", session.mode, session.session_id);
+    let issue = session
+        .issue
+        .map(|n| format!(", issue #{n}"))
+        .unwrap_or_default();
+    println!(
+        "{} mode, session {}{issue}",
+        session.mode, session.session_id
+    );
     for phase in &session.phases {
         let mark = match phase.status {
             PhaseStatus::Done => "done   ",

@@ -44,7 +44,10 @@ pub fn task_lines(session: &KataState) -> Vec<String> {
             } else {
                 ("[ ]", String::new())
             };
-            format!("{mark} {:<16} {}  [{}]{note}", task.id, task.title, phase.id)
+            format!(
+                "{mark} {:<16} {}  [{}]{note}",
+                task.id, task.title, phase.id
+            )
         })
         .collect()
 }

@@ -48,7 +48,10 @@ pub struct Repo {
 
 /// The directory holding the built `kata`, to put on PATH.
 pub fn bin_dir() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_kata")).parent().expect("kata has a directory").to_path_buf()
+    Path::new(env!("CARGO_BIN_EXE_kata"))
+        .parent()
+        .expect("kata has a directory")
+        .to_path_buf()
 }
 
 /// PATH with the built `kata` first.
@@ -63,7 +66,9 @@ pub fn path_with_kata() -> std::ffi::OsString {
 impl Repo {
     /// `git init` with an identity, nothing committed.
     pub fn new() -> Repo {
-        let repo = Repo { dir: tempfile::tempdir().expect("tempdir") };
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.email", "kata@test"]);
         repo.git(&["config", "user.name", "kata test"]);
@@ -96,8 +101,16 @@ impl Repo {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git").args(args).current_dir(self.path()).output().expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -117,10 +130,18 @@ impl Repo {
             .stderr(Stdio::piped())
             .spawn()
             .expect("kata runs");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin written");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("stdin written");
         let out = child.wait_with_output().expect("kata finishes");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "kata {args:?} panicked: {stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "kata {args:?} panicked: {stderr}"
+        );
         out
     }
 
@@ -131,14 +152,25 @@ impl Repo {
     /// Runs kata, asserts success, returns stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kata(args);
-        assert!(out.status.success(), "kata {args:?} failed: {}{}", stdout(&out), stderr(&out));
+        assert!(
+            out.status.success(),
+            "kata {args:?} failed: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         stdout(&out)
     }
 
     /// Runs kata, asserts failure with exit code 1, returns stdout + stderr.
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.kata(args);
-        assert_eq!(out.status.code(), Some(1), "kata {args:?} should fail: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "kata {args:?} should fail: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         format!("{}{}", stdout(&out), stderr(&out))
     }
 
