@@ -25,6 +25,12 @@ case "$PROFILE" in
 esac
 OUT="$REPO_ROOT/build"
 mkdir -p "$OUT"
+# One build at a time per checkout (engineers share it): wait for a concurrent build-wasm.sh.
+exec 9>"$OUT/.build-wasm.lock"
+if ! flock -n 9; then
+  log "==> waiting for another scripts/build-wasm.sh in this checkout (up to 15 min) ..."
+  flock -w 900 9 || die "another build-wasm.sh held build/.build-wasm.lock for 15 min"
+fi
 SCRIPT_HASH="$(sha256sum "$0" | cut -c1-12)"
 
 # Runs "$@" with the wasm toolchain's environment. Everything here is scoped to this command:
@@ -54,8 +60,11 @@ wasm_env() {
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$DURACLAW_WASM_LINKER"
     )
   fi
-  # a caller running under rustup's cargo (e.g. a Rust test) must not pin our cargo/rustc
-  env -u RUSTUP_TOOLCHAIN -u RUSTC_WRAPPER_DISABLED -u CARGO_MANIFEST_DIR "${e[@]}" "$@"
+  # Host-oriented flags (e.g. -C target-cpu=native) must not reach the wasm build: pass wasm flags
+  # in DURACLAW_WASM_RUSTFLAGS. A caller running under rustup's cargo (e.g. a Rust test calling
+  # this script) must not pin the toolchain.
+  e+=(RUSTFLAGS="${DURACLAW_WASM_RUSTFLAGS:-}")
+  env -u RUSTUP_TOOLCHAIN -u CARGO_ENCODED_RUSTFLAGS -u CARGO_BUILD_RUSTFLAGS "${e[@]}" "$@"
 }
 
 human() { awk -v n="$1" 'BEGIN { if (n >= 1024*1024) printf "%.2f MB", n/1048576; else printf "%.1f KB", n/1024 }'; }
@@ -118,9 +127,8 @@ dashboard_assets() {
     log "    up to date"
     return 0
   fi
-  local tmp="$OUT/.dashboard.tmp" t
-  rm -rf "$tmp"
-  mkdir -p "$tmp"
+  local tmp t
+  tmp="$(mktemp -d "$OUT/.dashboard.XXXXXX")"
   t="$(_ts)"
   "$WASM_BINDGEN_BIN" --target web --no-typescript --remove-name-section --remove-producers-section \
     --out-dir "$tmp" --out-name dashboard "$DASH_RAW" || return 1

@@ -18,8 +18,12 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO_ROOT
 export DURACLAW_CACHE="${DURACLAW_CACHE:-$HOME/.cache/duraclaw}"
-# Logs and scratch files of one script run (servers' output, test artifacts).
-export DURACLAW_ARTIFACTS="${DURACLAW_ARTIFACTS:-$REPO_ROOT/test-artifacts}"
+# Logs of one script run (servers' output, test logs): a fresh dir per run, since engineers share
+# the checkout; test-artifacts/latest points at the newest.
+if [ -z "${DURACLAW_ARTIFACTS:-}" ]; then
+  DURACLAW_ARTIFACTS="$REPO_ROOT/test-artifacts/$(date +%Y%m%d-%H%M%S)-$$"
+fi
+export DURACLAW_ARTIFACTS
 
 _ts() { date +%s.%N; }
 _elapsed() { awk -v a="$1" -v b="$(_ts)" 'BEGIN { printf "%.1fs", b - a }'; }

@@ -16,7 +16,7 @@
 # A browser test is just a new crates/e2e/browser/*.test.mjs file (node:test; see support.mjs).
 #
 # Env knobs: DURACLAW_TEST_SKIP_SETUP=1, DURACLAW_TEST_ONLY_E2E=1 (skip native tests),
-# DURACLAW_ARTIFACTS (logs; default test-artifacts/).
+# DURACLAW_ARTIFACTS (logs; default test-artifacts/<time>-<pid>/, test-artifacts/latest).
 . "$(dirname "$0")/lib.sh"
 use_cleanup_trap
 cd "$REPO_ROOT"
@@ -27,8 +27,10 @@ if [ "${DURACLAW_TEST_SKIP_SETUP:-}" != 1 ]; then
   step "setup" "$REPO_ROOT/scripts/setup.sh"
 fi
 load_env
-rm -rf "$DURACLAW_ARTIFACTS"
 mkdir -p "$DURACLAW_ARTIFACTS"
+ln -sfn "$DURACLAW_ARTIFACTS" "$REPO_ROOT/test-artifacts/latest" 2>/dev/null || true
+# keep the 10 newest runs
+ls -1dt "$REPO_ROOT"/test-artifacts/2*-* 2>/dev/null | tail -n +11 | xargs -r rm -rf
 
 # ---------------------------------------------------------------------------------------------
 # native tests (default members, shared target/)
