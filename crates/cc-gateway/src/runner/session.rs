@@ -1,0 +1,486 @@
+//! The session actor: one task that owns the session's state and is the only writer of its
+//! outbox. Socket connections, the CLI's output and timers all arrive as [`Input`]s, so the
+//! order of events is the order they were handled and a replay can never race a live event.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use shared_types::codec::encode;
+use shared_types::gateway::{GatewayControl, GatewayFrame};
+use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, RunnerState, SessionConfig};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::claude::{Cli, CliOutput, Launch, HOOK_ID};
+use crate::config::RunnerSettings;
+use crate::gate::{Answer, Gate, Verdict, BY_POLICY};
+use crate::outbox::{Outbox, OutboxError, SessionRecord};
+use crate::translate::{Output, Translator};
+
+/// After `session.terminate`, the runner stays this long so the end reaches attached peers.
+const ENDED_GRACE: Duration = Duration::from_secs(5);
+
+/// Everything the actor reacts to.
+#[derive(Debug)]
+pub enum Input {
+    Open { conn: u64, tx: mpsc::UnboundedSender<String> },
+    Frame { conn: u64, command: GatewayCommand },
+    /// A frame that could not be read; answered with an error frame.
+    BadFrame { conn: u64, code: ErrorCode, message: String },
+    Close { conn: u64 },
+    Cli { generation: u64, output: CliOutput },
+    /// SIGTERM or SIGINT: stop the CLI and exit.
+    Stop,
+}
+
+/// Why the actor stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+struct Conn {
+    tx: mpsc::UnboundedSender<String>,
+    attached: bool,
+}
+
+pub struct Session {
+    id: String,
+    settings: RunnerSettings,
+    /// The worktree given on the command line, for a session not created yet.
+    cwd_arg: Option<PathBuf>,
+    outbox: Outbox,
+    record: Option<SessionRecord>,
+    gate: Option<Gate>,
+    cli: Option<Cli>,
+    translator: Translator,
+    generation: u64,
+    turn: bool,
+    queue: VecDeque<Vec<ContentBlock>>,
+    conns: HashMap<u64, Conn>,
+    inputs: mpsc::UnboundedSender<Input>,
+    last_activity: Instant,
+    interrupts: u64,
+}
+
+impl Session {
+    pub fn new(
+        id: String,
+        settings: RunnerSettings,
+        cwd_arg: Option<PathBuf>,
+        outbox: Outbox,
+        inputs: mpsc::UnboundedSender<Input>,
+    ) -> Result<Self, SessionError> {
+        let record = outbox.record()?;
+        let gate = match &record {
+            Some(r) => Some(gate_for(r, &outbox)?),
+            None => None,
+        };
+        Ok(Session {
+            id,
+            settings,
+            cwd_arg,
+            outbox,
+            record,
+            gate,
+            cli: None,
+            translator: Translator::new(),
+            generation: 0,
+            turn: false,
+            queue: VecDeque::new(),
+            conns: HashMap::new(),
+            inputs,
+            last_activity: Instant::now(),
+            interrupts: 0,
+        })
+    }
+
+    /// Runs until idle past the configured time with nothing pending, or until stopped.
+    pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) -> Result<(), SessionError> {
+        loop {
+            let deadline = self.exit_deadline();
+            tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(Input::Stop) | None => break,
+                    Some(input) => self.handle(input)?,
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    if self.exit_deadline() <= Instant::now() {
+                        tracing::info!(session_id = %self.id, "idle with nothing pending: exiting (the next message resumes)");
+                        break;
+                    }
+                }
+            }
+        }
+        self.stop_cli()?;
+        Ok(())
+    }
+
+    /// When the runner may exit: never while a turn runs, a request is parked or prompts wait.
+    fn exit_deadline(&self) -> Instant {
+        let busy = self.turn || !self.queue.is_empty() || self.gate.as_ref().is_some_and(Gate::has_pending);
+        let ended = self.record.as_ref().is_some_and(|r| r.ended);
+        if ended {
+            self.last_activity + ENDED_GRACE
+        } else if busy {
+            Instant::now() + Duration::from_secs(3600)
+        } else {
+            self.last_activity + Duration::from_secs(self.settings.idle_exit_secs)
+        }
+    }
+
+    fn handle(&mut self, input: Input) -> Result<(), SessionError> {
+        match input {
+            Input::Open { conn, tx } => {
+                self.conns.insert(conn, Conn { tx, attached: false });
+            }
+            Input::Close { conn } => {
+                self.conns.remove(&conn);
+            }
+            Input::BadFrame { conn, code, message } => self.reply_error(conn, code, message),
+            Input::Frame { conn, command } => self.command(conn, command)?,
+            Input::Cli { generation, output } if generation == self.generation => {
+                self.last_activity = Instant::now();
+                self.cli_output(output)?;
+            }
+            Input::Cli { .. } | Input::Stop => {}
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, conn: u64, command: GatewayCommand) -> Result<(), SessionError> {
+        if !matches!(command, GatewayCommand::Ping | GatewayCommand::Ack { .. }) {
+            self.last_activity = Instant::now();
+        }
+        match command {
+            GatewayCommand::Ping => self.reply(conn, &GatewayFrame::Control(GatewayControl::Pong)),
+            GatewayCommand::Ack { seq } => {
+                self.outbox.ack(seq)?;
+            }
+            GatewayCommand::Attach { after_seq } => self.attach(conn, after_seq)?,
+            GatewayCommand::Create { config } => self.create(conn, config)?,
+            GatewayCommand::Message { client_id, content } => self.message(conn, client_id, content)?,
+            GatewayCommand::ToolApprove { tool_call_id, scope, by } => {
+                let by = by.unwrap_or_else(|| "someone".into());
+                let answer = self.gate_mut(conn).map(|g| g.approve(&tool_call_id, scope, &by));
+                self.answered(conn, answer)?;
+            }
+            GatewayCommand::ToolDeny { tool_call_id, reason, by } => {
+                let by = by.unwrap_or_else(|| "someone".into());
+                let answer = self.gate_mut(conn).map(|g| g.deny(&tool_call_id, &reason, &by));
+                self.answered(conn, answer)?;
+            }
+            GatewayCommand::Answer { tool_call_id, answers, by } => {
+                let by = by.unwrap_or_else(|| "someone".into());
+                let answer = self.gate_mut(conn).map(|g| g.answer(&tool_call_id, answers, &by));
+                self.answered(conn, answer)?;
+            }
+            GatewayCommand::Interrupt => match (&self.cli, self.turn) {
+                (Some(cli), true) => {
+                    self.interrupts += 1;
+                    cli.interrupt(&format!("interrupt-{}", self.interrupts));
+                }
+                _ => self.reply_error(conn, ErrorCode::Conflict, "no turn is running: nothing to interrupt".into()),
+            },
+            GatewayCommand::Terminate => self.terminate()?,
+        }
+        Ok(())
+    }
+
+    fn attach(&mut self, conn: u64, after_seq: u64) -> Result<(), SessionError> {
+        self.outbox.raise_floor(after_seq)?;
+        let replay = self.outbox.after(after_seq)?;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            for envelope in replay {
+                let _ = c.tx.send(encode(&GatewayFrame::Event(envelope)));
+            }
+            c.attached = true;
+        }
+        Ok(())
+    }
+
+    fn create(&mut self, conn: u64, config: SessionConfig) -> Result<(), SessionError> {
+        if self.record.is_some() {
+            return Ok(()); // idempotent: the session exists
+        }
+        let Some(cwd) = self.cwd_arg.clone() else {
+            self.reply_error(conn, ErrorCode::InvalidInput, "the runner was started without a worktree".into());
+            return Ok(());
+        };
+        let record = SessionRecord {
+            config,
+            cwd,
+            claude_session_id: uuid::Uuid::new_v4().to_string(),
+            started: false,
+            ended: false,
+        };
+        self.outbox.set_record(&record)?;
+        self.gate = Some(gate_for(&record, &self.outbox)?);
+        let claude_session_id = record.claude_session_id.clone();
+        self.record = Some(record);
+        self.emit(GatewayEvent::Created { session_id: self.id.clone(), claude_session_id })?;
+        self.emit(GatewayEvent::Status { state: RunnerState::Stopped })
+    }
+
+    fn message(&mut self, conn: u64, client_id: String, content: Vec<ContentBlock>) -> Result<(), SessionError> {
+        let Some(record) = &self.record else {
+            self.reply_error(conn, ErrorCode::NotFound, "the session was never created".into());
+            return Ok(());
+        };
+        if record.ended {
+            self.reply_error(conn, ErrorCode::SessionEnded, "the session has ended: start a new one".into());
+            return Ok(());
+        }
+        if content.is_empty() || client_id.is_empty() {
+            self.reply_error(conn, ErrorCode::InvalidInput, "a message needs a client_id and content".into());
+            return Ok(());
+        }
+        if !self.outbox.accept(&client_id)? {
+            return Ok(()); // a resend of a prompt already accepted: its events are in the outbox
+        }
+        let queued = self.turn;
+        self.emit(GatewayEvent::UserMessage { client_id, content: content.clone(), queued })?;
+        if queued {
+            self.queue.push_back(content);
+            Ok(())
+        } else {
+            self.start_turn(content)
+        }
+    }
+
+    fn start_turn(&mut self, content: Vec<ContentBlock>) -> Result<(), SessionError> {
+        if self.cli.is_none() && !self.spawn_cli()? {
+            return Ok(());
+        }
+        if let Some(cli) = &self.cli {
+            cli.user(&content);
+        }
+        self.turn = true;
+        self.emit(GatewayEvent::Status { state: RunnerState::Running })
+    }
+
+    /// Starts the CLI (resuming when the Claude session exists). False when it could not start.
+    fn spawn_cli(&mut self) -> Result<bool, SessionError> {
+        let Some(record) = &self.record else { return Ok(false) };
+        self.generation += 1;
+        let generation = self.generation;
+        let launch = Launch {
+            bin: &self.settings.claude_bin,
+            cwd: &record.cwd,
+            config: &record.config,
+            claude_session_id: &record.claude_session_id,
+            resume: record.started,
+        };
+        let inputs = self.inputs.clone();
+        match Cli::spawn(launch, inputs, move |output| Input::Cli { generation, output }) {
+            Ok(cli) => {
+                cli.initialize();
+                self.cli = Some(cli);
+                self.translator = Translator::new();
+                self.emit(GatewayEvent::Status { state: RunnerState::Starting })?;
+                Ok(true)
+            }
+            Err(e) => {
+                let message = format!(
+                    "could not start Claude Code ({}): {e}; install it or set CLAUDE_BIN for the gateway",
+                    self.settings.claude_bin.display()
+                );
+                self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
+                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+                Ok(false)
+            }
+        }
+    }
+
+    fn cli_output(&mut self, output: CliOutput) -> Result<(), SessionError> {
+        match output {
+            CliOutput::Line(line) => {
+                for out in self.translator.line(&line) {
+                    self.translated(out)?;
+                }
+                Ok(())
+            }
+            CliOutput::Exited { code, stderr } => self.cli_exited(code, stderr),
+        }
+    }
+
+    fn translated(&mut self, out: Output) -> Result<(), SessionError> {
+        match out {
+            Output::Event(event) => self.emit(event)?,
+            Output::Init { .. } => {
+                if let Some(record) = self.record.as_mut().filter(|r| !r.started) {
+                    record.started = true;
+                    let record = record.clone();
+                    self.outbox.set_record(&record)?;
+                }
+            }
+            Output::Permission(request) => {
+                let Some(gate) = self.gate.as_mut() else { return Ok(()) };
+                let (answer, events) = gate.permission(request);
+                for event in events {
+                    self.emit(event)?;
+                }
+                if let Some(answer) = answer {
+                    self.apply(answer)?;
+                }
+            }
+            Output::Hook(hook) => {
+                let verdict = match (&self.gate, hook.callback_id == HOOK_ID) {
+                    (Some(gate), true) => Some(gate.pre_tool_use(&hook.tool_name, &hook.tool_input)),
+                    _ => None,
+                };
+                let response = verdict.as_ref().map_or_else(|| serde_json::json!({}), Gate::hook_response);
+                if let Some(cli) = &self.cli {
+                    cli.respond(&hook.request_id, response);
+                }
+                let decision = match verdict {
+                    Some(Verdict::Allow) => Some(shared_types::Decision::Approved),
+                    Some(Verdict::Deny(_)) => Some(shared_types::Decision::Denied),
+                    _ => None,
+                };
+                if let Some(decision) = decision {
+                    let tool_call_id = hook.tool_use_id;
+                    self.emit(GatewayEvent::ToolResolved { tool_call_id, decision, by: BY_POLICY.into() })?;
+                }
+            }
+            Output::ControlResponse { request_id, error: Some(error) } => {
+                let message = format!("Claude Code refused the control request {request_id}: {error}");
+                self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
+            }
+            Output::ControlResponse { .. } => {}
+            Output::Cancel { request_id } => {
+                if let Some(event) = self.gate.as_mut().and_then(|g| g.cancel(&request_id)) {
+                    self.emit(event)?;
+                }
+            }
+            Output::TurnEnd { api_error } => {
+                self.turn = false;
+                if !api_error {
+                    self.next_turn_or_idle()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn next_turn_or_idle(&mut self) -> Result<(), SessionError> {
+        match self.queue.pop_front() {
+            Some(content) => self.start_turn(content),
+            None => self.emit(GatewayEvent::Status { state: RunnerState::Idle }),
+        }
+    }
+
+    fn cli_exited(&mut self, code: Option<i32>, stderr: String) -> Result<(), SessionError> {
+        self.cli = None;
+        let expired = self.gate.as_mut().map(Gate::expire_all).unwrap_or_default();
+        for event in expired {
+            self.emit(event)?;
+        }
+        let ended = self.record.as_ref().is_some_and(|r| r.ended);
+        if self.turn && !ended {
+            let code = code.map_or("a signal".to_string(), |c| format!("code {c}"));
+            let message = format!("Claude Code exited ({code}) during a turn; send a message to resume. {stderr}");
+            self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message: message.trim().into(), fatal: false })?;
+        }
+        self.turn = false;
+        if ended {
+            return Ok(());
+        }
+        self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+        match self.queue.pop_front() {
+            Some(content) => self.start_turn(content),
+            None => Ok(()),
+        }
+    }
+
+    fn terminate(&mut self) -> Result<(), SessionError> {
+        let Some(record) = self.record.as_mut().filter(|r| !r.ended) else { return Ok(()) };
+        record.ended = true;
+        let record = record.clone();
+        self.outbox.set_record(&record)?;
+        self.queue.clear();
+        self.stop_cli()?;
+        let expired = self.gate.as_mut().map(Gate::expire_all).unwrap_or_default();
+        for event in expired {
+            self.emit(event)?;
+        }
+        self.turn = false;
+        self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+        self.emit(GatewayEvent::Complete { summary: "terminated".into() })
+    }
+
+    /// Stops the CLI; its exit, arriving later, is ignored (the generation moves on).
+    fn stop_cli(&mut self) -> Result<(), SessionError> {
+        if let Some(cli) = self.cli.take() {
+            cli.terminate();
+            self.generation += 1;
+            if !self.record.as_ref().is_some_and(|r| r.ended) {
+                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn gate_mut(&mut self, conn: u64) -> Option<&mut Gate> {
+        if self.gate.is_none() {
+            self.reply_error(conn, ErrorCode::NotFound, "the session was never created".into());
+        }
+        self.gate.as_mut()
+    }
+
+    /// A human's answer from the gate: send it to the CLI and tell everyone, or refuse.
+    fn answered(&mut self, conn: u64, answer: Option<Result<Answer, crate::gate::GateError>>) -> Result<(), SessionError> {
+        match answer {
+            Some(Ok(answer)) => self.apply(answer),
+            Some(Err(e)) => {
+                self.reply_error(conn, ErrorCode::UnknownToolCall, e.to_string());
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn apply(&mut self, answer: Answer) -> Result<(), SessionError> {
+        if let Some(cli) = &self.cli {
+            cli.respond(&answer.request_id, answer.response);
+        }
+        if let Some(rule) = &answer.grant {
+            self.outbox.add_grant(rule)?;
+        }
+        for event in answer.events {
+            self.emit(event)?;
+        }
+        Ok(())
+    }
+
+    /// Numbers and stores an event, then sends it to every attached peer.
+    fn emit(&mut self, event: GatewayEvent) -> Result<(), SessionError> {
+        let envelope = self.outbox.append(event)?;
+        let text = encode(&GatewayFrame::Event(envelope));
+        for conn in self.conns.values().filter(|c| c.attached) {
+            let _ = conn.tx.send(text.clone());
+        }
+        Ok(())
+    }
+
+    fn reply(&self, conn: u64, frame: &GatewayFrame) {
+        if let Some(c) = self.conns.get(&conn) {
+            let _ = c.tx.send(encode(frame));
+        }
+    }
+
+    fn reply_error(&self, conn: u64, code: ErrorCode, message: String) {
+        self.reply(conn, &GatewayFrame::Control(GatewayControl::Error { code, message }));
+    }
+}
+
+fn gate_for(record: &SessionRecord, outbox: &Outbox) -> Result<Gate, SessionError> {
+    Ok(Gate::new(
+        record.config.policy.clone(),
+        record.config.permission_mode,
+        record.cwd.to_string_lossy().into_owned(),
+        outbox.grants()?,
+    ))
+}
