@@ -74,9 +74,9 @@ pub fn scan(layout: &Layout) -> Result<StateScan> {
     Ok(scan)
 }
 
-/// The active session. Any unreadable state is an error rather than a reason to fall back to an
-/// older session.
-pub fn load_active(layout: &Layout) -> Result<KataState> {
+/// The active session, if there is one. Any unreadable state is an error rather than a reason to
+/// fall back to an older session.
+pub fn find_active(layout: &Layout) -> Result<Option<KataState>> {
     let scan = scan(layout)?;
     if let Some(bad) = scan.unreadable.first() {
         return Err(KataError::StateCorrupt {
@@ -84,7 +84,12 @@ pub fn load_active(layout: &Layout) -> Result<KataState> {
             message: bad.error.clone(),
         });
     }
-    scan.newest_active().cloned().ok_or(KataError::NoSession)
+    Ok(scan.newest_active().cloned())
+}
+
+/// The active session, for the commands that need one.
+pub fn load_active(layout: &Layout) -> Result<KataState> {
+    find_active(layout)?.ok_or(KataError::NoSession)
 }
 
 /// Stamps `updated_at_ms`, recounts the gates and writes the state.

@@ -10,15 +10,11 @@ use crate::state;
 pub fn run(layout: &Layout, mode_name: &str, issue: Option<u64>) -> Result<ExitCode> {
     let config = Config::load(&layout.config())?;
     let mode = config.mode(mode_name)?;
-    match state::load_active(layout) {
-        Ok(active) => {
-            return Err(KataError::SessionActive {
-                session_id: active.session_id,
-                mode: active.mode,
-            })
-        }
-        Err(KataError::NoSession) => {}
-        Err(e) => return Err(e),
+    if let Some(active) = state::find_active(layout)? {
+        return Err(KataError::SessionActive {
+            session_id: active.session_id,
+            mode: active.mode,
+        });
     }
     let mut session = state::new_session(&config, mode_name, mode, issue);
     state::save(layout, &mut session)?;

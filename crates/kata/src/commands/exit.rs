@@ -15,14 +15,13 @@ pub fn can_exit(layout: &Layout, json: bool, hook: bool) -> Result<ExitCode> {
     if hook {
         return stop_hook(layout);
     }
-    let (session_id, reasons) = match state::load_active(layout) {
-        Ok(mut session) => {
+    let (session_id, reasons) = match state::find_active(layout)? {
+        Some(mut session) => {
             let reasons = stop::unmet(layout, &mut session)?;
             state::save(layout, &mut session)?;
             (Some(session.session_id), reasons)
         }
-        Err(KataError::NoSession) => (None, Vec::new()),
-        Err(e) => return Err(e),
+        None => (None, Vec::new()),
     };
     if json {
         println!(
@@ -52,10 +51,8 @@ fn stop_hook(layout: &Layout) -> Result<ExitCode> {
     if StopInput::parse(&input)?.stop_hook_active {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut session = match state::load_active(layout) {
-        Ok(session) => session,
-        Err(KataError::NoSession) => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(e),
+    let Some(mut session) = state::find_active(layout)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let reasons = stop::unmet(layout, &mut session)?;
     state::save(layout, &mut session)?;

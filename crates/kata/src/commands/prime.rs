@@ -6,15 +6,15 @@ use std::process::ExitCode;
 use shared_types::kata::{KataState, PhaseStatus, StopCondition};
 
 use crate::config::Config;
-use crate::error::{KataError, Result};
+use crate::error::Result;
 use crate::layout::Layout;
 use crate::state;
 use crate::tasks;
 
 pub fn run(layout: &Layout) -> Result<ExitCode> {
-    match state::load_active(layout) {
-        Ok(session) => print!("{}", prime_text(&session)),
-        Err(KataError::NoSession) => {
+    match state::find_active(layout)? {
+        Some(session) => print!("{}", prime_text(&session)),
+        None => {
             let config = Config::load(&layout.config())?;
             let modes: Vec<&str> = config.modes.keys().map(String::as_str).collect();
             println!(
@@ -22,7 +22,6 @@ pub fn run(layout: &Layout) -> Result<ExitCode> {
                 modes.join(", ")
             );
         }
-        Err(e) => return Err(e),
     }
     Ok(ExitCode::SUCCESS)
 }
