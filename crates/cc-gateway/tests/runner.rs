@@ -1,0 +1,189 @@
+//! The session runner against the real Claude Code CLI and the fake model, over its socket.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use shared_types::gateway::{Decision, GatewayControl, RunnerState, Scope};
+use shared_types::{ErrorCode, GatewayCommand, GatewayEvent};
+use support::*;
+
+/// Starts a runner for a new session in the demo repo and attaches a client.
+async fn started(stack: &Stack, id: &str) -> (std::process::Child, SocketClient) {
+    let runner = stack.start_runner(id, Some(&stack.repo()));
+    let mut client = SocketClient::connect(&stack.socket(id)).await;
+    client.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    client.send(&GatewayCommand::Create { config: config() }).await;
+    client.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
+    (runner, client)
+}
+
+#[tokio::test]
+async fn an_approved_write_creates_the_file() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "approve").await;
+    c.send(&text("c1", "make a file [[tool:write path=out.txt content=\"hello\"]]")).await;
+    let request = c.until("tool request", |e| tool_request_id(e).is_some()).await;
+    assert!(!stack.repo().join("out.txt").exists(), "nothing runs before the approval");
+    let id = tool_request_id(&request).unwrap();
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id.clone(), scope: Scope::Once, by: Some("ada".into()) }).await;
+    let resolved = c.until("resolved", |e| matches!(e, GatewayEvent::ToolResolved { .. })).await;
+    assert_eq!(resolved, GatewayEvent::ToolResolved { tool_call_id: id.clone(), decision: Decision::Approved, by: "ada".into() });
+    c.until("tool result", |e| matches!(e, GatewayEvent::ToolResult { is_error: false, .. })).await;
+    c.until("result", is_result).await;
+    c.until("idle", |e| *e == GatewayEvent::Status { state: RunnerState::Idle }).await;
+    assert_eq!(std::fs::read_to_string(stack.repo().join("out.txt")).unwrap(), "hello");
+    assert_eq!(c.seqs(), (1..=c.seqs().len() as u64).collect::<Vec<_>>(), "contiguous from 1");
+    let user = c.events.iter().find(|e| matches!(e.event, GatewayEvent::UserMessage { .. })).unwrap();
+    assert!(matches!(&user.event, GatewayEvent::UserMessage { queued: false, client_id, .. } if client_id == "c1"));
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_denied_command_does_not_run_and_the_model_hears_why() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "deny").await;
+    c.send(&text("c1", "[[tool:bash cmd=\"echo hi > denied.txt\"]]")).await;
+    let id = tool_request_id(&c.until("tool request", |e| tool_request_id(e).is_some()).await).unwrap();
+    c.send(&GatewayCommand::ToolDeny { tool_call_id: id, reason: "use the Makefile instead".into(), by: None }).await;
+    c.until("denied", |e| matches!(e, GatewayEvent::ToolResolved { decision: Decision::Denied, .. })).await;
+    c.until("result", is_result).await;
+    assert!(!stack.repo().join("denied.txt").exists());
+    assert!(stack.model_saw().contains("use the Makefile instead"), "the model received the reason");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn policy_decides_without_asking_and_says_so() {
+    let stack = Stack::new().await;
+    let runner_id = "policy";
+    let mut runner = stack.start_runner(runner_id, Some(&stack.repo()));
+    let mut c = SocketClient::connect(&stack.socket(runner_id)).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    let mut cfg = config();
+    cfg.policy.allow.push("Bash(echo ok*)".parse().unwrap());
+    cfg.policy.deny.push("Bash(rm *)".parse().unwrap());
+    c.send(&GatewayCommand::Create { config: cfg }).await;
+    c.send(&text("c1", "[[tool:bash cmd=\"echo ok > allowed.txt\"]] [[tool:bash cmd=\"rm README.md\"]]")).await;
+    c.until("result", is_result).await;
+    assert!(stack.repo().join("allowed.txt").exists());
+    assert!(stack.repo().join("README.md").exists(), "the deny rule held");
+    let decisions: Vec<_> = c.events.iter().filter_map(|e| match &e.event {
+        GatewayEvent::ToolResolved { decision, by, .. } => Some((*decision, by.clone())),
+        _ => None,
+    }).collect();
+    assert_eq!(decisions, [(Decision::Approved, "policy".into()), (Decision::Denied, "policy".into())]);
+    assert!(!c.events.iter().any(|e| tool_request_id(&e.event).is_some()), "nobody was asked");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_question_is_answered_through_updated_input() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "question").await;
+    c.send(&text("c1", "[[tool:ask question=\"Which colour?\" options=\"red,blue\"]]")).await;
+    let q = c.until("question", |e| matches!(e, GatewayEvent::Question { .. })).await;
+    let GatewayEvent::Question { tool_call_id, questions } = q else { unreachable!() };
+    assert_eq!(questions[0].question, "Which colour?");
+    assert_eq!(questions[0].options.iter().map(|o| o.label.as_str()).collect::<Vec<_>>(), ["red", "blue"]);
+    let bad = GatewayCommand::ToolApprove { tool_call_id: tool_call_id.clone(), scope: Scope::Once, by: None };
+    c.send(&bad).await;
+    assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::UnknownToolCall, .. }));
+    let answers = BTreeMap::from([("Which colour?".to_string(), "blue".to_string())]);
+    c.send(&GatewayCommand::Answer { tool_call_id, answers, by: Some("ada".into()) }).await;
+    c.until("result", is_result).await;
+    assert!(stack.model_saw().contains(r#"\"Which colour?\"=\"blue\""#), "the answer reached the tool: {}", stack.model_saw());
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn interrupt_ends_the_turn_and_a_queued_follow_up_runs_next() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "interrupt").await;
+    c.send(&text("c1", "talk [[slow ms=150 chunks=60]]")).await;
+    c.until("streaming", |e| matches!(e, GatewayEvent::MessageDelta { .. })).await;
+    c.send(&text("c2", "and then this [[text \"second turn done\"]]")).await;
+    let queued = c.until("queued", |e| matches!(e, GatewayEvent::UserMessage { client_id, .. } if client_id == "c2")).await;
+    assert!(matches!(queued, GatewayEvent::UserMessage { queued: true, .. }));
+    c.send(&GatewayCommand::Interrupt).await;
+    let first = c.until("first result", is_result).await;
+    assert!(matches!(first, GatewayEvent::Result { is_error: true, .. }), "interrupted: {first:?}");
+    let second = c.until("second result", is_result).await;
+    assert!(matches!(second, GatewayEvent::Result { is_error: false, .. }));
+    assert!(c.events.iter().any(|e| matches!(&e.event, GatewayEvent::Message { message } if format!("{message:?}").contains("second turn done"))));
+    c.send(&GatewayCommand::Interrupt).await;
+    assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::Conflict, .. }), "nothing to interrupt");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_resent_prompt_runs_once() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "resend").await;
+    c.send(&text("c1", "[[text \"once\"]]")).await;
+    c.send(&text("c1", "[[text \"once\"]]")).await;
+    c.until("result", is_result).await;
+    c.send(&GatewayCommand::Ping).await;
+    assert_eq!(c.control().await, GatewayControl::Pong);
+    let users = c.events.iter().filter(|e| matches!(e.event, GatewayEvent::UserMessage { .. })).count();
+    assert_eq!(users, 1);
+    assert_eq!(stack.model.message_requests().len(), 1);
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_the_link_keeps_working() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "badframes").await;
+    for (raw, code) in [
+        ("not json", ErrorCode::BadFrame),
+        (r#"{"type":"session.fly"}"#, ErrorCode::UnknownType),
+        (r#"{"type":"session.attach","after_seq":"x"}"#, ErrorCode::BadFrame),
+    ] {
+        c.send_raw(raw).await;
+        assert!(matches!(c.control().await, GatewayControl::Error { code: got, .. } if got == code), "{raw}");
+    }
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: "toolu_nope".into(), scope: Scope::Once, by: None }).await;
+    assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::UnknownToolCall, .. }));
+    c.send(&text("c1", "still here?")).await;
+    c.until("result", is_result).await;
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_killed_runner_leaves_no_cli_and_the_next_runner_resumes() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "resume").await;
+    c.send(&text("c1", "remember the word PELICAN")).await;
+    c.until("result", is_result).await;
+    let cli: Vec<u32> = children(runner.id());
+    assert_eq!(cli.len(), 1, "one claude process under the runner");
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    wait_until("the CLI to die with its runner", || !alive(cli[0])).await;
+    let last = *c.seqs().last().unwrap();
+
+    let mut runner = stack.start_runner("resume", None);
+    let mut c = SocketClient::connect(&stack.socket("resume")).await;
+    c.send(&GatewayCommand::Attach { after_seq: last }).await;
+    c.send(&text("c2", "what was the word?")).await;
+    c.until("result", is_result).await;
+    assert_eq!(c.seqs()[0], last + 1, "seq continues after the DO's cursor");
+    let resumed = stack.model.message_requests().last().unwrap().body.to_string();
+    assert!(resumed.contains("PELICAN"), "the model received the earlier history on resume");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn a_reattaching_peer_gets_exactly_what_it_missed() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "replay").await;
+    c.send(&text("c1", "hello")).await;
+    c.until("result", is_result).await;
+    let all = c.seqs();
+    let mut late = SocketClient::connect(&stack.socket("replay")).await;
+    late.send(&GatewayCommand::Attach { after_seq: 2 }).await;
+    late.until("replayed result", is_result).await;
+    assert_eq!(late.seqs(), all[2..].to_vec(), "everything after its cursor, once, in order");
+    runner.kill().unwrap();
+}

@@ -1,0 +1,241 @@
+//! Test fixtures for the gateway: a real git repository, the fake model, an isolated Claude
+//! Code sandbox, and clients for the runner socket and the daemon.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fake_anthropic::cli::{claude_bin, Sandbox};
+use fake_anthropic::FakeModel;
+use serde_json::{json, Value};
+use shared_types::codec::{decode_gateway_frame, encode};
+use shared_types::gateway::{GatewayControl, GatewayFrame};
+use shared_types::{EventEnvelope, GatewayCommand, GatewayEvent, SessionConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::UnixStream;
+
+pub const STEP: Duration = Duration::from_secs(30);
+
+/// Everything a gateway test runs against. Dropping it stops the fake and removes the dirs.
+pub struct Stack {
+    pub root: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub model: FakeModel,
+    pub claude: PathBuf,
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        let root = tempfile::tempdir().unwrap();
+        let stack = Stack {
+            sandbox: Sandbox::new().unwrap(),
+            model: FakeModel::start().await.unwrap(),
+            claude: claude_bin().unwrap_or_else(|e| panic!("{e}")),
+            root,
+        };
+        std::fs::create_dir_all(stack.projects()).unwrap();
+        std::fs::create_dir_all(stack.state_dir()).unwrap();
+        make_repo(&stack.projects().join("demo"));
+        stack
+    }
+
+    pub fn projects(&self) -> PathBuf {
+        self.root.path().join("projects")
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.projects().join("demo")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.path().join("state")
+    }
+
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.root.path().join("run")
+    }
+
+    pub fn socket(&self, id: &str) -> PathBuf {
+        self.runtime_dir().join("sessions").join(format!("{id}.sock"))
+    }
+
+    /// The environment every gateway process gets: the sandboxed CLI talking to the fake.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = self.sandbox.env(&self.model.base_url());
+        env.push(("CLAUDE_CODE_MAX_RETRIES".into(), "1".into()));
+        env.push(("CLAUDE_BIN".into(), self.claude.to_string_lossy().into_owned()));
+        env.push(("CC_GATEWAY_STATE_DIR".into(), self.state_dir().to_string_lossy().into_owned()));
+        env.push(("CC_GATEWAY_RUNTIME_DIR".into(), self.runtime_dir().to_string_lossy().into_owned()));
+        env.push(("RUST_LOG".into(), "info,claude=debug".into()));
+        env
+    }
+
+    /// Starts a runner by hand (the daemon normally does this).
+    pub fn start_runner(&self, id: &str, cwd: Option<&Path>) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cc-gateway"));
+        cmd.args(["runner", "--session-id", id]).envs(self.env()).stdin(Stdio::null());
+        if let Some(cwd) = cwd {
+            cmd.arg("--cwd").arg(cwd);
+        }
+        let log = std::fs::File::create(self.root.path().join(format!("runner-{id}.log"))).unwrap();
+        cmd.stdout(log.try_clone().unwrap()).stderr(log);
+        cmd.spawn().unwrap()
+    }
+
+    pub fn runner_log(&self, id: &str) -> String {
+        std::fs::read_to_string(self.root.path().join(format!("runner-{id}.log"))).unwrap_or_default()
+    }
+
+    /// Every request body the fake model received, as text.
+    pub fn model_saw(&self) -> String {
+        self.model.message_requests().iter().map(|r| r.body.to_string()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// A git repository with one commit.
+pub fn make_repo(path: &Path) {
+    std::fs::create_dir_all(path).unwrap();
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(path)
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&ok.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(path.join("README.md"), "# demo\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "initial"]);
+}
+
+pub fn config() -> SessionConfig {
+    serde_json::from_value(json!({"project": "demo", "title": "test"})).unwrap()
+}
+
+pub fn text(client_id: &str, prompt: &str) -> GatewayCommand {
+    GatewayCommand::Message { client_id: client_id.into(), content: vec![shared_types::ContentBlock::text(prompt)] }
+}
+
+/// A client of a runner's unix socket that keeps every event it received.
+pub struct SocketClient {
+    read: Lines<BufReader<OwnedReadHalf>>,
+    write: OwnedWriteHalf,
+    pub events: Vec<EventEnvelope>,
+    pub controls: Vec<GatewayControl>,
+}
+
+impl SocketClient {
+    /// Connects, retrying while the runner starts.
+    pub async fn connect(path: &Path) -> SocketClient {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            match UnixStream::connect(path).await {
+                Ok(stream) => {
+                    let (read, write) = stream.into_split();
+                    let read = BufReader::new(read).lines();
+                    return SocketClient { read, write, events: vec![], controls: vec![] };
+                }
+                Err(e) if tokio::time::Instant::now() > deadline => panic!("cannot connect to {}: {e}", path.display()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    pub async fn send(&mut self, command: &GatewayCommand) {
+        self.send_raw(&encode(command)).await;
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.write.write_all(format!("{text}\n").as_bytes()).await.unwrap();
+    }
+
+    /// Reads frames until `pred` holds for an event; returns that event. Fails after `STEP`.
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&GatewayEvent) -> bool) -> GatewayEvent {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let line = match tokio::time::timeout_at(deadline, self.read.next_line()).await {
+                Ok(Ok(Some(line))) => line,
+                Ok(_) => panic!("socket closed while waiting for {what}; got {:#?}", self.events),
+                Err(_) => panic!("timed out waiting for {what}; got {:#?}", self.events),
+            };
+            match decode_gateway_frame(&line).unwrap_or_else(|e| panic!("bad frame {line}: {e}")) {
+                GatewayFrame::Event(e) => {
+                    let hit = pred(&e.event);
+                    self.events.push(e.clone());
+                    if hit {
+                        return e.event;
+                    }
+                }
+                GatewayFrame::Control(c) => self.controls.push(c),
+            }
+        }
+    }
+
+    /// Reads until a control frame arrives.
+    pub async fn control(&mut self) -> GatewayControl {
+        let n = self.controls.len();
+        let deadline = tokio::time::Instant::now() + STEP;
+        while self.controls.len() == n {
+            let line = tokio::time::timeout_at(deadline, self.read.next_line()).await.expect("timed out").unwrap().expect("closed");
+            match decode_gateway_frame(&line).unwrap() {
+                GatewayFrame::Event(e) => self.events.push(e),
+                GatewayFrame::Control(c) => self.controls.push(c),
+            }
+        }
+        self.controls[n].clone()
+    }
+
+    pub fn seqs(&self) -> Vec<u64> {
+        self.events.iter().map(|e| e.seq).collect()
+    }
+}
+
+pub fn is_result(e: &GatewayEvent) -> bool {
+    matches!(e, GatewayEvent::Result { .. })
+}
+
+pub fn tool_request_id(e: &GatewayEvent) -> Option<String> {
+    match e {
+        GatewayEvent::ToolRequest { tool_call } => Some(tool_call.id.clone()),
+        GatewayEvent::Question { tool_call_id, .. } => Some(tool_call_id.clone()),
+        _ => None,
+    }
+}
+
+/// Whether a process is alive (and not a zombie).
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+/// The pids whose parent is `pid`.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut out = vec![];
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else { continue };
+        let ppid = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1)).and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !cond() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn value_contains(v: &Value, needle: &str) -> bool {
+    v.to_string().contains(needle)
+}
