@@ -376,9 +376,9 @@ async fn diff(
     let Some(base) = merge_base(&project, &checkout).await else {
         return Ok(Json(Vec::new()));
     };
-    let diff_args = |format: &'static str| ["diff", "--no-color", "--no-ext-diff", "-M", format, base.as_str(), "--"];
-    let name_status = git::git_text(&checkout, diff_args("--name-status").into_iter().chain(["-z"])).await?;
-    let numstat = git::git_text(&checkout, diff_args("--numstat").into_iter().chain(["-z"])).await?;
+    let diff_args = |format: &'static str| ["diff", "--no-color", "--no-ext-diff", "-M", "-z", format, base.as_str(), "--"];
+    let name_status = git::git_text(&checkout, diff_args("--name-status")).await?;
+    let numstat = git::git_text(&checkout, diff_args("--numstat")).await?;
     let patch = git::git_text(&checkout, diff_args("--patch")).await?;
     let mut files = git::parse_diff(&name_status, &numstat, &patch);
     let untracked = git::git_text(&checkout, ["ls-files", "--others", "--exclude-standard", "-z"]).await?;
