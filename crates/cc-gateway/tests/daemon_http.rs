@@ -304,6 +304,7 @@ fn every_route_but_health_wants_the_bearer_token() {
             let response = request(daemon.addr, method, target, token, body.as_ref());
             assert_eq!(response.status, 401, "{method} {target} with {token:?}");
             assert_eq!(response.error_code(), "unauthorized");
+            assert!(response.head.to_ascii_lowercase().contains("www-authenticate: bearer"));
             assert!(!response.body.contains(&wrong));
         }
     }
