@@ -1,0 +1,115 @@
+//! The session's event log, keyed by the runner's seq.
+//!
+//! Inserting is idempotent (a duplicate seq is ignored), out-of-order arrivals are kept, and an
+//! event above the row limit is split across `event_chunks` rows and joined on read. Reads walk
+//! seqs in order and in pages bounded by count and bytes, so a replay never builds more than a
+//! frame's worth in memory.
+
+use shared_types::{EventEnvelope, GatewayEvent};
+
+use crate::chunk::{self, Chunks, INLINE_BYTES};
+use crate::error::{CoreError, Result};
+use crate::sql::{self, Row, Sql};
+
+/// The highest seq this code handles: JavaScript's largest safe integer, since a Durable Object
+/// reads every number back as a JavaScript number.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
+/// Stores an event; returns whether it was new (a duplicate seq is ignored, first copy wins).
+pub fn insert(db: &mut impl Sql, envelope: &EventEnvelope) -> Result<bool> {
+    let seq = envelope.seq;
+    if !sql::query(db, "SELECT 1 FROM events WHERE seq = ?", &[seq.into()])?.is_empty() {
+        return Ok(false);
+    }
+    let body = serde_json::to_string(&envelope.event).map_err(|e| CoreError::corrupt("event", e))?;
+    let size = body.len() as u64;
+    let (body, parts) = if body.len() <= INLINE_BYTES {
+        (body, 0)
+    } else {
+        (String::new(), chunk::write(db, Chunks::Events, seq, body.as_bytes())?)
+    };
+    sql::exec(
+        db,
+        "INSERT OR IGNORE INTO events (seq, kind, body, parts, size) VALUES (?, ?, ?, ?, ?)",
+        &[seq.into(), envelope.event.type_name().into(), body.into(), parts.into(), size.into()],
+    )?;
+    Ok(true)
+}
+
+/// One stored event, by seq.
+pub fn get(db: &mut impl Sql, seq: u64) -> Result<Option<EventEnvelope>> {
+    let rows = sql::query(db, "SELECT seq, body, parts FROM events WHERE seq = ?", &[seq.into()])?;
+    rows.first().map(|row| decode(db, row)).transpose()
+}
+
+/// The stored events with `after < seq <= up_to`, in seq order: at most `max_events`, and no
+/// more than `max_bytes` of event JSON unless a single event is larger (it comes alone).
+pub fn events_after(
+    db: &mut impl Sql,
+    after: u64,
+    up_to: u64,
+    max_events: usize,
+    max_bytes: usize,
+) -> Result<Vec<EventEnvelope>> {
+    let limit = max_events.max(1) as u64;
+    let sizes = sql::query(
+        db,
+        "SELECT seq, size FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+        &[after.into(), up_to.into(), limit.into()],
+    )?;
+    let mut last = None;
+    let mut bytes = 0u64;
+    for row in &sizes {
+        let size = row.uint(1)?;
+        if last.is_some() && bytes + size > max_bytes as u64 {
+            break;
+        }
+        bytes += size;
+        last = Some(row.uint(0)?);
+    }
+    let Some(last) = last else { return Ok(Vec::new()) };
+    let rows = sql::query(
+        db,
+        "SELECT seq, body, parts FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+        &[after.into(), last.into()],
+    )?;
+    rows.iter().map(|row| decode(db, row)).collect()
+}
+
+/// The events right after `after` with no gap, in order (at most one page): what becomes
+/// contiguous once they are applied.
+pub fn contiguous_after(db: &mut impl Sql, after: u64, max_events: usize, max_bytes: usize) -> Result<Vec<EventEnvelope>> {
+    let mut page = events_after(db, after, MAX_SEQ, max_events, max_bytes)?;
+    let run = page.iter().zip(after + 1..).take_while(|(e, expected)| e.seq == *expected).count();
+    page.truncate(run);
+    Ok(page)
+}
+
+/// How many events, and how many bytes of them, lie in `after < seq <= up_to`.
+pub fn backlog(db: &mut impl Sql, after: u64, up_to: u64) -> Result<(u64, u64)> {
+    let rows = sql::query(
+        db,
+        "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events WHERE seq > ? AND seq <= ?",
+        &[after.into(), up_to.into()],
+    )?;
+    let row = rows.first().ok_or_else(|| CoreError::corrupt("events", "COUNT returned no row"))?;
+    Ok((row.uint(0)?, row.uint(1)?))
+}
+
+/// The highest seq stored, gaps or not (0 when empty).
+pub fn max_seq(db: &mut impl Sql) -> Result<u64> {
+    let rows = sql::query(db, "SELECT COALESCE(MAX(seq), 0) FROM events", &[])?;
+    Ok(rows.first().map(|r| r.uint(0)).transpose()?.unwrap_or(0))
+}
+
+/// Decodes a `(seq, body, parts)` row, joining chunks when the event was split.
+fn decode(db: &mut impl Sql, row: &Row) -> Result<EventEnvelope> {
+    let seq = row.uint(0)?;
+    let parts = row.uint(2)?;
+    let body = match parts {
+        0 => row.text(1)?.to_string(),
+        n => chunk::read(db, Chunks::Events, seq, n)?,
+    };
+    let event: GatewayEvent = serde_json::from_str(&body).map_err(|e| CoreError::corrupt("event", e))?;
+    Ok(EventEnvelope { seq, event })
+}

@@ -1,0 +1,392 @@
+//! [`SessionCore`]: what the Durable Object shell drives. Each input (a wake, a browser frame, a
+//! gateway frame, a link change, an alarm) updates the stored state and returns an [`Output`]:
+//! frames to send, what to do with the gateway socket, when to wake next, and the sessions-index
+//! row to write. The core reads no clock (every input carries `now`) and does no I/O but SQL.
+
+use shared_types::codec;
+use shared_types::{
+    ClientFrame, ErrorCode, GatewayCommand, GatewayFrame, PendingRequest, ServerFrame, SessionConfig, SessionMeta,
+    SessionStatus, TimestampMs, Transcript,
+};
+use shared_types::gateway::GatewayControl;
+
+use crate::commands::{self, Accepted};
+use crate::config::CoreConfig;
+use crate::error::Result;
+use crate::index::{IndexRow, IndexState};
+use crate::link::{AlarmStep, Link, LinkAction};
+use crate::pending::{self, PendingKind};
+use crate::queue::{self, Enqueued};
+use crate::replay::{self, Now, Replay};
+use crate::sql::Sql;
+use crate::status::{self, Facts};
+use crate::{log, schema, state};
+
+const META: &str = "meta";
+const CONFIG: &str = "config";
+
+/// What the shell does after an input, in this order: set (or delete) the alarm, send `reply`
+/// to the socket the input came from, `broadcast` to every browser socket, page through
+/// `replay` into the same socket as `reply`, send `to_gateway` on the gateway socket, apply
+/// `link`, write `index` to D1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub to_gateway: Vec<GatewayCommand>,
+    pub reply: Vec<ServerFrame>,
+    pub broadcast: Vec<ServerFrame>,
+    /// Continue with [`SessionCore::replay_page`] until it returns `None`.
+    pub replay: Option<Replay>,
+    pub link: LinkAction,
+    /// When to wake next (`None`: no alarm needed).
+    pub alarm: Option<TimestampMs>,
+    /// A sessions-index row to write; report a failed write with [`SessionCore::index_failed`].
+    pub index: Option<IndexRow>,
+    /// The status after this input.
+    pub status: SessionStatus,
+    /// What happened that an operator may need to know (gateway errors, unreadable frames).
+    pub notes: Vec<String>,
+}
+
+impl Output {
+    fn new() -> Self {
+        Output {
+            to_gateway: Vec::new(),
+            reply: Vec::new(),
+            broadcast: Vec::new(),
+            replay: None,
+            link: LinkAction::Keep,
+            alarm: None,
+            index: None,
+            status: SessionStatus::Starting,
+            notes: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, code: ErrorCode, message: impl Into<String>, request_id: Option<String>) {
+        self.reply.push(ServerFrame::Error { code, message: message.into(), request_id });
+    }
+}
+
+/// The stored state an input's decisions depend on.
+struct View {
+    facts: Facts,
+    link: Link,
+    pending: Option<PendingKind>,
+    meta: Option<SessionMeta>,
+    waiting: u64,
+}
+
+impl View {
+    fn status(&self) -> SessionStatus {
+        status::derive(&self.facts, self.pending, self.link.down_since())
+    }
+
+    /// Whether the session needs its gateway link: it exists and is live, or the runner was
+    /// never created, or commands wait. Idle, ended or failed with nothing waiting: no.
+    fn wants_link(&self) -> bool {
+        let live = status::derive(&self.facts, self.pending, None).is_live();
+        self.meta.is_some() && !self.facts.ended && (!self.facts.created || self.waiting > 0 || live)
+    }
+}
+
+/// One session's Durable Object logic over its SQLite.
+pub struct SessionCore<S> {
+    db: S,
+    cfg: CoreConfig,
+}
+
+impl<S: Sql> SessionCore<S> {
+    /// Every wake (constructor of a new instance): migrates the schema and forgets the socket a
+    /// previous instance held. Returns what to do now (dial, alarm, a status change to announce).
+    pub fn wake(mut db: S, cfg: CoreConfig, now: TimestampMs) -> Result<(Self, Output)> {
+        schema::migrate(&mut db)?;
+        let mut core = SessionCore { db, cfg };
+        let before = core.view()?.status();
+        let mut link = Link::load(&mut core.db)?;
+        link.woke(now, &core.cfg);
+        link.save(&mut core.db)?;
+        let out = core.finish(Output::new(), before, now)?;
+        Ok((core, out))
+    }
+
+    /// Records a new session (idempotent: an existing one is kept) and asks for the link so that
+    /// `session.create` goes out.
+    pub fn create(&mut self, meta: SessionMeta, config: SessionConfig, now: TimestampMs) -> Result<Output> {
+        let before = self.view()?.status();
+        if state::get::<SessionMeta>(&mut self.db, META)?.is_none() {
+            state::put(&mut self.db, CONFIG, &config)?;
+            state::put(&mut self.db, META, &meta)?;
+        }
+        self.finish(Output::new(), before, now)
+    }
+
+    /// A text frame from a browser socket of `user` (a user name, for `by`).
+    pub fn on_client_text(&mut self, text: &str, user: &str, now: TimestampMs) -> Result<Output> {
+        match codec::decode_client_frame(text) {
+            Ok(frame) => self.on_client_frame(&frame, user, now),
+            Err((e, request_id)) => {
+                let before = self.view()?.status();
+                let mut out = Output::new();
+                out.error(e.code(), e.to_string(), request_id);
+                self.finish(out, before, now)
+            }
+        }
+    }
+
+    /// A decoded browser frame.
+    pub fn on_client_frame(&mut self, frame: &ClientFrame, user: &str, now: TimestampMs) -> Result<Output> {
+        let view = self.view()?;
+        let before = view.status();
+        let mut out = Output::new();
+        let request_id = frame.request_id.clone();
+        if view.meta.is_none() {
+            out.error(ErrorCode::NotFound, "this session was never created", request_id);
+            return self.finish(out, before, now);
+        }
+        match commands::accept(&mut self.db, &view.facts, self.cfg.max_queued_commands, frame, user)? {
+            Err(refusal) => out.error(refusal.code, refusal.message, request_id),
+            Ok(Accepted::Pong) => out.reply.push(ServerFrame::Pong),
+            Ok(Accepted::Sync { after_seq }) => {
+                if let Some(now_view) = self.now_view(&view)? {
+                    let (snapshot, replay) = replay::sync(&mut self.db, &self.cfg, &now_view, after_seq)?;
+                    out.reply.push(snapshot);
+                    out.replay = Some(replay);
+                }
+            }
+            Ok(Accepted::Forward { key, command }) => {
+                if queue::enqueue(&mut self.db, &key, &command)? == Enqueued::New && view.link.up {
+                    if queue::is_fire_and_forget(&command) {
+                        queue::remove(&mut self.db, &key)?;
+                    }
+                    out.to_gateway.push(command);
+                }
+            }
+        }
+        self.finish(out, before, now)
+    }
+
+    /// The next page of a replay started by `sync`, or `None` when it is done.
+    pub fn replay_page(&mut self, replay: &mut Replay) -> Result<Option<Vec<ServerFrame>>> {
+        replay::next_page(&mut self.db, &self.cfg, replay)
+    }
+
+    /// The gateway socket opened: create (until the runner confirms), attach after the
+    /// contiguous seq, then flush the queued commands in order.
+    pub fn link_up(&mut self, now: TimestampMs) -> Result<Output> {
+        let view = self.view()?;
+        let before = view.status();
+        let mut link = view.link;
+        link.opened(now);
+        link.save(&mut self.db)?;
+        let mut out = Output::new();
+        if !view.facts.created {
+            match state::get::<SessionConfig>(&mut self.db, CONFIG)? {
+                Some(config) => out.to_gateway.push(GatewayCommand::Create { config }),
+                None => out.notes.push("no session config stored: session.create not sent".into()),
+            }
+        }
+        out.to_gateway.push(GatewayCommand::Attach { after_seq: view.facts.contiguous_seq });
+        for (key, command) in queue::waiting_commands(&mut self.db)? {
+            if queue::is_fire_and_forget(&command) {
+                queue::remove(&mut self.db, &key)?;
+            }
+            out.to_gateway.push(command);
+        }
+        self.finish(out, before, now)
+    }
+
+    /// A text frame from the gateway.
+    pub fn on_gateway_text(&mut self, text: &str, now: TimestampMs) -> Result<Output> {
+        match codec::decode_gateway_frame(text) {
+            Ok(frame) => self.on_gateway_frame(frame, now),
+            Err(e) => {
+                let before = self.view()?.status();
+                let mut out = Output::new();
+                out.notes.push(format!("unreadable gateway frame ignored: {e}"));
+                self.finish(out, before, now)
+            }
+        }
+    }
+
+    /// A decoded gateway frame: store the event, apply what became contiguous, ack, broadcast.
+    pub fn on_gateway_frame(&mut self, frame: GatewayFrame, now: TimestampMs) -> Result<Output> {
+        let before = self.view()?.status();
+        let mut link = Link::load(&mut self.db)?;
+        link.received(now);
+        link.save(&mut self.db)?;
+        let mut out = Output::new();
+        match frame {
+            GatewayFrame::Event(envelope) if envelope.seq > log::MAX_SEQ => {
+                out.notes.push(format!("event seq {} is beyond {} and was ignored", envelope.seq, log::MAX_SEQ));
+            }
+            GatewayFrame::Event(envelope) => {
+                if log::insert(&mut self.db, &envelope)? {
+                    self.advance(&mut out)?;
+                }
+            }
+            GatewayFrame::Control(GatewayControl::Pong) => {}
+            GatewayFrame::Control(GatewayControl::Error { code, message }) => {
+                out.notes.push(format!("the gateway refused a command ({code:?}): {message}"));
+            }
+        }
+        self.finish(out, before, now)
+    }
+
+    /// The gateway socket closed or broke.
+    pub fn link_closed(&mut self, now: TimestampMs) -> Result<Output> {
+        let before = self.view()?.status();
+        let mut link = Link::load(&mut self.db)?;
+        if link.up {
+            link.went_down(now, &self.cfg);
+            link.save(&mut self.db)?;
+        }
+        self.finish(Output::new(), before, now)
+    }
+
+    /// A dial (started by a `LinkAction::Dial`) failed.
+    pub fn dial_failed(&mut self, now: TimestampMs) -> Result<Output> {
+        let before = self.view()?.status();
+        let mut link = Link::load(&mut self.db)?;
+        link.dial_failed(now, &self.cfg);
+        link.save(&mut self.db)?;
+        self.finish(Output::new(), before, now)
+    }
+
+    /// The alarm fired: heartbeat, silence, idle close, redial.
+    pub fn on_alarm(&mut self, now: TimestampMs) -> Result<Output> {
+        let view = self.view()?;
+        let before = view.status();
+        let mut link = view.link.clone();
+        let step = link.on_alarm(view.wants_link(), now, &self.cfg);
+        link.save(&mut self.db)?;
+        let mut out = Output::new();
+        match step {
+            AlarmStep::Nothing => {}
+            AlarmStep::Ping => out.to_gateway.push(GatewayCommand::Ping),
+            AlarmStep::Dial => out.link = LinkAction::Dial,
+            AlarmStep::Close => out.link = LinkAction::Close,
+        }
+        self.finish(out, before, now)
+    }
+
+    /// The D1 write of the last index row failed: send it again next time.
+    pub fn index_failed(&mut self) -> Result<()> {
+        let mut index = IndexState::load(&mut self.db)?;
+        index.status = None;
+        index.save(&mut self.db)
+    }
+
+    pub fn status(&mut self) -> Result<SessionStatus> {
+        Ok(self.view()?.status())
+    }
+
+    /// The highest seq with every seq before it stored.
+    pub fn contiguous_seq(&mut self) -> Result<u64> {
+        Ok(Facts::load(&mut self.db)?.contiguous_seq)
+    }
+
+    pub fn pending(&mut self) -> Result<Vec<PendingRequest>> {
+        pending::requests(&mut self.db)
+    }
+
+    pub fn meta(&mut self) -> Result<Option<SessionMeta>> {
+        Ok(self.view()?.meta)
+    }
+
+    /// The fold of the contiguous history (for HTTP reads and tests).
+    pub fn transcript(&mut self) -> Result<Transcript> {
+        let up_to = self.contiguous_seq()?;
+        replay::fold_up_to(&mut self.db, &self.cfg, up_to)
+    }
+
+    /// The storage, for tests and tools.
+    pub fn sql(&mut self) -> &mut S {
+        &mut self.db
+    }
+
+    /// Applies every event that became contiguous, in order; acks and broadcasts them.
+    fn advance(&mut self, out: &mut Output) -> Result<()> {
+        let mut facts = Facts::load(&mut self.db)?;
+        let start = facts.contiguous_seq;
+        let mut applied = Vec::new();
+        loop {
+            let page = log::contiguous_after(&mut self.db, facts.contiguous_seq, self.cfg.page_events, self.cfg.page_bytes)?;
+            if page.is_empty() {
+                break;
+            }
+            for e in &page {
+                pending::apply(&mut self.db, e.seq, &e.event)?;
+                queue::acknowledge(&mut self.db, &e.event)?;
+                facts.apply(e.seq, &e.event);
+            }
+            facts.save(&mut self.db)?;
+            applied.extend(page);
+        }
+        if facts.contiguous_seq > start {
+            out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
+            let status = self.view()?.status();
+            out.broadcast
+                .extend(applied.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }));
+        }
+        Ok(())
+    }
+
+    fn view(&mut self) -> Result<View> {
+        Ok(View {
+            facts: Facts::load(&mut self.db)?,
+            link: Link::load(&mut self.db)?,
+            pending: pending::oldest_kind(&mut self.db)?,
+            meta: state::get(&mut self.db, META)?,
+            waiting: queue::waiting(&mut self.db)?,
+        })
+    }
+
+    /// The snapshot's view of the session: the stored meta completed by what the runner said.
+    fn now_view(&mut self, view: &View) -> Result<Option<Now>> {
+        let Some(mut meta) = view.meta.clone() else { return Ok(None) };
+        if let Some(id) = &view.facts.claude_session_id {
+            meta.claude_session_id = Some(id.clone());
+        }
+        Ok(Some(Now {
+            meta,
+            status: view.status(),
+            contiguous_seq: view.facts.contiguous_seq,
+            pending: pending::requests(&mut self.db)?,
+        }))
+    }
+
+    /// Common to every input: dial when needed, announce a status change, the index row, the
+    /// next alarm.
+    fn finish(&mut self, mut out: Output, before: SessionStatus, now: TimestampMs) -> Result<Output> {
+        let mut view = self.view()?;
+        let wants = view.wants_link();
+        if out.link == LinkAction::Keep && view.link.should_dial(wants, now) {
+            view.link.dial(now);
+            view.link.save(&mut self.db)?;
+            out.link = LinkAction::Dial;
+        }
+        let status = view.status();
+        let events_sent = out.broadcast.iter().any(|f| matches!(f, ServerFrame::Event { .. }));
+        if status != before && !events_sent {
+            if let Some(now_view) = self.now_view(&view)? {
+                out.broadcast.push(now_view.snapshot());
+            }
+        }
+        let mut index = IndexState::load(&mut self.db)?;
+        let last_seq = view.facts.contiguous_seq;
+        if let Some(meta) = &view.meta {
+            if index.due(status, last_seq, now, self.cfg.index_interval_ms) {
+                index = IndexState { status: Some(status), last_seq, at: now };
+                index.save(&mut self.db)?;
+                out.index = Some(IndexRow { session_id: meta.id.clone(), status, last_seq, updated_at: now });
+            }
+        }
+        let index_due = view.meta.as_ref().and_then(|_| index.due_at(status, last_seq, self.cfg.index_interval_ms));
+        out.alarm = match (view.link.next_alarm(wants, now, &self.cfg), index_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        out.status = status;
+        Ok(out)
+    }
+}
