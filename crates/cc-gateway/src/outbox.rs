@@ -60,6 +60,14 @@ impl Outbox {
         Ok(Outbox { db })
     }
 
+    /// Reads a session's record and last seq without writing (the daemon looks; the runner owns).
+    pub fn peek(path: &Path) -> Result<Option<(SessionRecord, u64)>, OutboxError> {
+        let db = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        db.busy_timeout(std::time::Duration::from_secs(2))?;
+        let outbox = Outbox { db };
+        Ok(outbox.record()?.map(|r| (r, outbox.last_seq().unwrap_or(0))))
+    }
+
     /// The highest seq ever issued (0 before the first event).
     pub fn last_seq(&self) -> Result<u64, OutboxError> {
         Ok(self.meta("last_seq")?.and_then(|s| s.parse().ok()).unwrap_or(0))

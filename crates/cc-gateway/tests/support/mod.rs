@@ -239,3 +239,145 @@ pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 pub fn value_contains(v: &Value, needle: &str) -> bool {
     v.to_string().contains(needle)
 }
+
+pub const TOKEN: &str = "0123456789abcdef0123456789abcdef-test-token";
+
+/// A running `cc-gateway serve`. Killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Stack {
+    /// Starts the daemon on `port` (0: a free one) and waits for `/health`.
+    pub async fn daemon(&self, port: u16, extra: &[&str]) -> Daemon {
+        let port = if port == 0 { free_port() } else { port };
+        let log = std::fs::File::options().create(true).append(true).open(self.root.path().join("daemon.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cc-gateway"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .arg("--projects-root").arg(self.projects())
+            .args(extra)
+            .envs(self.env())
+            .env("CC_GATEWAY_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, port };
+        let deadline = tokio::time::Instant::now() + STEP;
+        while http_get(port, "/health", None).await.map(|(s, _)| s) != Some(200) {
+            assert!(tokio::time::Instant::now() < deadline, "daemon did not start: {}", self.daemon_log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        daemon
+    }
+
+    pub fn daemon_log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("daemon.log")).unwrap_or_default()
+    }
+}
+
+/// A minimal HTTP/1.1 GET: (status, body). `None` when nothing answers.
+pub async fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut response = String::new();
+    tokio::time::timeout(STEP, stream.read_to_string(&mut response)).await.ok()?.ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// The DO's side of the link, as a test drives it.
+pub struct WsClient {
+    pub ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    pub events: Vec<EventEnvelope>,
+    pub controls: Vec<GatewayControl>,
+}
+
+impl WsClient {
+    pub async fn connect(port: u16, id: &str) -> WsClient {
+        Self::try_connect(port, id, Some(TOKEN)).await.unwrap_or_else(|e| panic!("ws connect: {e}"))
+    }
+
+    pub async fn try_connect(port: u16, id: &str, token: Option<&str>) -> Result<WsClient, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://127.0.0.1:{port}/sessions/{id}/ws").into_client_request().unwrap();
+        if let Some(token) = token {
+            request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(WsClient { ws, events: vec![], controls: vec![] })
+    }
+
+    pub async fn send(&mut self, command: &GatewayCommand) {
+        self.send_raw(&encode(command)).await;
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        use futures_util::SinkExt;
+        self.ws.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.unwrap();
+    }
+
+    async fn next_frame(&mut self, what: &str) -> Option<GatewayFrame> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            match tokio::time::timeout(STEP, self.ws.next()).await {
+                Err(_) => panic!("timed out waiting for {what}; got {:#?}", self.events),
+                Ok(None | Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return None,
+                Ok(Some(Ok(Message::Text(t)))) => return Some(decode_gateway_frame(&t).unwrap()),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    pub async fn until(&mut self, what: &str, pred: impl Fn(&GatewayEvent) -> bool) -> GatewayEvent {
+        loop {
+            match self.next_frame(what).await {
+                None => panic!("link closed while waiting for {what}; got {:#?}", self.events),
+                Some(GatewayFrame::Event(e)) => {
+                    let hit = pred(&e.event);
+                    self.events.push(e.clone());
+                    if hit {
+                        return e.event;
+                    }
+                }
+                Some(GatewayFrame::Control(c)) => self.controls.push(c),
+            }
+        }
+    }
+
+    pub async fn control(&mut self) -> GatewayControl {
+        loop {
+            match self.next_frame("a control frame").await {
+                None => panic!("link closed while waiting for a control frame"),
+                Some(GatewayFrame::Event(e)) => self.events.push(e),
+                Some(GatewayFrame::Control(c)) => return c,
+            }
+        }
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+}
+
+pub fn session_status(body: &str) -> Value {
+    serde_json::from_str(body).unwrap()
+}
