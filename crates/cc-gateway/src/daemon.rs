@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use tokio::sync::Notify;
@@ -80,7 +82,9 @@ pub fn main(cfg: DaemonConfig) -> Result<(), Box<dyn std::error::Error>> {
         return Err(DaemonError::NotLoopback(cfg.bind).into());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(DaemonError::Runtime)?;
-    runtime.block_on(serve(AppState::new(cfg, token)))?;
+    let dirs = cfg.dirs.clone();
+    let state = AppState::new(cfg, token).with_busy_worktrees(move || crate::supervisor::busy_worktrees(&dirs));
+    runtime.block_on(serve(state))?;
     Ok(())
 }
 
@@ -119,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .merge(guarded)
         .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY_BYTES))
+        .layer(middleware::map_response(body_limit_error))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -126,6 +131,15 @@ pub fn router(state: AppState) -> Router {
 /// `GET /health`: open, so that a load balancer or `curl` can tell the daemon is up.
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Gives the body limit's bare-text 413 the error body every other error has.
+async fn body_limit_error(response: Response) -> Response {
+    let bare = response.headers().get(header::CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || !bare {
+        return response;
+    }
+    ApiError::TooLarge(format!("request bodies are limited to {MAX_REQUEST_BODY_BYTES} bytes")).into_response()
 }
 
 async fn unknown_route() -> ApiError {
