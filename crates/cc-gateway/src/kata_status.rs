@@ -41,12 +41,18 @@ async fn kata_status(
 ) -> Result<Json<KataStatus>, ApiError> {
     let Query(query) = query?;
     let checkout = checkout_dir(&state.config.projects_root, &name, query.worktree.as_deref()).await?;
-    let files = read_state_files(&checkout, state.config.max_file_bytes).await?;
+    Ok(Json(KataStatus { kata_state: newest_state(&checkout, state.config.max_file_bytes).await? }))
+}
+
+/// The newest kata state of a checkout, `None` when there is none or it cannot be read. The
+/// route above and the session runner (which announces changes as `session.kata`) share it.
+pub async fn newest_state(checkout: &Path, cap: u64) -> Result<Option<KataState>, ApiError> {
+    let files = read_state_files(checkout, cap).await?;
     let scan = scan_states(files.iter().map(|(path, json)| (path.as_str(), json.as_str())));
     for unreadable in &scan.unreadable {
         tracing::warn!(path = %unreadable.path, "unreadable kata state: {}", unreadable.error);
     }
-    Ok(Json(KataStatus { kata_state: scan.newest().cloned() }))
+    Ok(scan.newest().cloned())
 }
 
 /// `(path, json)` of every readable `state.json` under the checkout's `.kata/sessions`.
@@ -55,7 +61,9 @@ async fn read_state_files(checkout: &Path, cap: u64) -> Result<Vec<(String, Stri
         Err(ApiError::NotFound(_)) => return Ok(Vec::new()),
         other => other?,
     };
-    let entries = std::fs::read_dir(&sessions).map_err(|e| ApiError::io(KATA_SESSIONS, &e))?;
+    let Ok(entries) = std::fs::read_dir(&sessions) else {
+        return Ok(Vec::new());
+    };
     let mut files = Vec::new();
     for entry in entries.filter_map(Result::ok) {
         let relative = PathBuf::from(KATA_SESSIONS).join(entry.file_name()).join("state.json");

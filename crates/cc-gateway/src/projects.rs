@@ -172,7 +172,7 @@ async fn create_worktree(
     std::fs::create_dir_all(path.parent().unwrap_or(root)).map_err(|e| ApiError::Internal(format!("cannot create {}: {e}", path.display())))?;
     let mut add = vec!["worktree".as_ref(), "add".as_ref(), "-b".as_ref(), request.branch.as_ref(), "--".as_ref()];
     add.extend([path.as_os_str(), base.as_ref()]);
-    git::git(&project, add).await?;
+    git::git(&project, add).await.map_err(refused_by_git)?;
     let key = format!("branch.{}.duraclawBase", request.branch);
     git::git(&project, ["config", key.as_str(), base.as_str()]).await?;
     tracing::info!(project = %name, worktree = %worktree, branch = %request.branch, base = %base, "worktree created");
@@ -245,12 +245,18 @@ async fn delete_worktree(
         remove.push("--force".as_ref());
     }
     remove.extend(["--".as_ref(), path.as_os_str()]);
-    git::git(&project, remove).await.map_err(|e| match e {
-        GitError::Failed { stderr, .. } => ApiError::Conflict(format!("git refused to remove the worktree: {stderr}")),
-        other => other.into(),
-    })?;
+    git::git(&project, remove).await.map_err(refused_by_git)?;
     tracing::info!(project = %name, worktree = %worktree, "worktree removed");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A worktree change git refused is a conflict with the repository's state (a branch or
+/// directory taken meanwhile, uncommitted files, a lock); git's message says which.
+fn refused_by_git(err: GitError) -> ApiError {
+    match err {
+        GitError::Failed { stderr, .. } => ApiError::Conflict(format!("git refused: {stderr}")),
+        other => other.into(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -309,7 +315,7 @@ fn describe(entry: &std::fs::DirEntry) -> DirEntry {
         t if t.is_symlink() => "symlink",
         _ => "other",
     };
-    DirEntry { name, kind, size: meta.is_file().then(|| meta.len()) }
+    DirEntry { name, kind, size: meta.is_file().then_some(meta.len()) }
 }
 
 /// A file's content; `content` is `None` for a binary file.

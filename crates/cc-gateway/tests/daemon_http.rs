@@ -382,6 +382,8 @@ fn worktrees_are_created_listed_diffed_and_deleted() {
     assert_eq!(create(json!({"branch": "y", "base": "--help"})).status, 400);
     assert_eq!(create(json!({"branch": "feature/x"})).status, 409, "the branch exists");
     assert_eq!(create(json!({"nope": 1})).error_code(), "invalid_input");
+    let huge = create(json!({"branch": "x".repeat(100 * 1024)}));
+    assert_eq!((huge.status, huge.error_code()), (413, "frame_too_large".into()));
     assert_eq!(request(daemon.addr, "POST", "/projects/nope/worktrees", Some(TOKEN), Some(&json!({"branch": "z"}))).status, 404);
 
     let delete = |target: &str| request(daemon.addr, "DELETE", target, Some(TOKEN), None);
