@@ -69,10 +69,13 @@ impl Link {
         }
     }
 
-    /// A new instance holds no socket: whatever was up or being dialled is gone.
-    pub fn woke(&mut self, now: TimestampMs, cfg: &CoreConfig) {
+    /// A new instance holds no socket: whatever was up or being dialled is gone. The loss was
+    /// the instance's, not the gateway's, so a needed link is redialled at once.
+    pub fn woke(&mut self, now: TimestampMs) {
         if self.up {
-            self.went_down(now, cfg);
+            self.up = false;
+            self.down_since = Some(now);
+            self.next_dial_at = None;
         }
         self.dialing_since = None;
     }

@@ -103,7 +103,7 @@ impl<S: Sql> SessionCore<S> {
         let mut core = SessionCore { db, cfg };
         let before = core.view()?.status();
         let mut link = Link::load(&mut core.db)?;
-        link.woke(now, &core.cfg);
+        link.woke(now);
         link.save(&mut core.db)?;
         let out = core.finish(Output::new(), before, now)?;
         Ok((core, out))
@@ -302,6 +302,11 @@ impl<S: Sql> SessionCore<S> {
     /// The storage, for tests and tools.
     pub fn sql(&mut self) -> &mut S {
         &mut self.db
+    }
+
+    /// Gives the storage back (the instance is evicted; a later `wake` picks it up).
+    pub fn into_sql(self) -> S {
+        self.db
     }
 
     /// Applies every event that became contiguous, in order; acks and broadcasts them.
