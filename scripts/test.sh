@@ -81,6 +81,10 @@ e2e_browser() {
   return "$failed"
 }
 
+# Rust end-to-end tests that need the built wasm and a running Worker: mark them #[ignore] (so the
+# native step skips them) and run them here against DURACLAW_BASE_URL, e.g.
+#   e2e_rust() { cargo test -p e2e -- --ignored; }
+# and add e2e_rust below (before e2e_browser, the slowest).
 E2E_STEPS=(
   e2e_health
   e2e_browser
