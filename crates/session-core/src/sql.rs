@@ -75,7 +75,7 @@ pub struct Row(pub Vec<Value>);
 
 impl Row {
     fn column(&self, i: usize) -> Result<&Value, SqlError> {
-        self.0.get(i).ok_or_else(|| SqlError::Column { index: i, expected: "a column" })
+        self.0.get(i).ok_or(SqlError::Column { index: i, expected: "a column" })
     }
 
     /// An integer column. A Durable Object hands every number back as a JavaScript number, so a

@@ -86,7 +86,7 @@ fn replay_comes_in_pages_stamped_with_the_current_status() {
         assert!(page.len() <= 50);
         assert!(page.iter().all(|f| matches!(f, ServerFrame::Event { status: SessionStatus::AwaitingApproval, .. })));
     }
-    assert_eq!(pages, (events.len() + 49) / 50);
+    assert_eq!(pages, events.len().div_ceil(50));
     let mut client = SessionSync::new();
     catch_up(&mut h, &mut client);
     assert_eq!(client.transcript(), &Transcript::from_events(&events));

@@ -7,7 +7,7 @@ use common::*;
 use serde_json::json;
 use session_core::{CoreConfig, LinkAction, Output};
 use shared_types::gateway::{RunnerState, Scope};
-use shared_types::{ContentBlock, ErrorCode, GatewayCommand, ServerFrame, SessionStatus};
+use shared_types::{codec, ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, ServerFrame, SessionStatus};
 
 fn error_code(out: &Output) -> Option<ErrorCode> {
     out.reply.iter().find_map(|f| match f {
@@ -338,4 +338,25 @@ fn the_sessions_index_is_written_on_status_changes_and_at_most_every_interval() 
     h.core.index_failed().unwrap();
     let out = h.core.on_alarm(h.now + 1).unwrap();
     assert!(out.index.is_some(), "a failed write is retried");
+}
+
+#[test]
+fn gateway_text_frames_of_5_mb_are_stored_acked_and_broadcast_whole() {
+    let mut h = Harness::new();
+    h.up();
+    h.events([env(1, created()), env(2, runner(RunnerState::Running)), env(3, request("toolu_1"))]);
+    let five = "z".repeat(5 * 1024 * 1024);
+    let text = codec::encode(&env(4, tool_result("toolu_1", json!(five))));
+    let out = h.core.on_gateway_text(&text, h.now).unwrap();
+    assert_eq!(acks(&out), vec![4]);
+    match &out.broadcast[..] {
+        [ServerFrame::Event { seq: 4, event: GatewayEvent::ToolResult { result, .. }, .. }] => {
+            assert_eq!(result.as_str().map(str::len), Some(five.len()));
+        }
+        other => panic!("expected the event, got {} frames", other.len()),
+    }
+    let garbage = h.core.on_gateway_text("{\"seq\": 5, \"event\": {\"type\": \"nope\"}}", h.now).unwrap();
+    assert!(garbage.to_gateway.is_empty() && garbage.broadcast.is_empty());
+    assert_eq!(garbage.notes.len(), 1, "an unreadable gateway frame is reported, not stored");
+    assert_eq!(h.core.contiguous_seq().unwrap(), 4);
 }
