@@ -22,7 +22,6 @@ pub mod confine;
 pub mod daemon;
 pub mod gate;
 pub mod git;
-pub mod heartbeat;
 pub mod kata_status;
 pub mod link;
 pub mod outbox;

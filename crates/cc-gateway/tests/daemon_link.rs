@@ -195,3 +195,26 @@ async fn a_half_open_link_is_closed_within_the_silence_timeout() {
     assert!(frozen_at.elapsed() >= Duration::from_secs(2), "closed only once silent");
     assert!(stack.daemon_log().contains("link silent"), "the log says why");
 }
+
+#[tokio::test]
+async fn an_idle_runner_exits_and_the_next_message_resumes_it() {
+    let stack = Stack::new().await;
+    let daemon = stack.daemon(0, &["--idle-exit-secs", "1"]).await;
+    let mut c = WsClient::connect(daemon.port, "idle").await;
+    create(&mut c).await;
+    c.send(&text("c1", "remember the word OTTER")).await;
+    c.until("result", is_result).await;
+    let status_path = "/sessions/idle/status";
+    let first_pid = runner_pid(&http_get(daemon.port, status_path, Some(TOKEN)).await.unwrap().1);
+    wait_until("the idle runner to exit", || !alive(first_pid as u32)).await;
+    c.until("stopped", |e| *e == GatewayEvent::Status { state: shared_types::RunnerState::Stopped }).await;
+    let held = c.last_seq();
+
+    let mut c = WsClient::connect(daemon.port, "idle").await;
+    c.send(&GatewayCommand::Attach { after_seq: held }).await;
+    c.send(&text("c2", "which word?")).await;
+    c.until("result", is_result).await;
+    assert!(stack.model.message_requests().last().unwrap().body.to_string().contains("OTTER"), "resumed with --resume");
+    let second_pid = runner_pid(&http_get(daemon.port, status_path, Some(TOKEN)).await.unwrap().1);
+    assert_ne!(first_pid, second_pid, "a new runner");
+}

@@ -187,3 +187,92 @@ async fn a_reattaching_peer_gets_exactly_what_it_missed() {
     assert_eq!(late.seqs(), all[2..].to_vec(), "everything after its cursor, once, in order");
     runner.kill().unwrap();
 }
+
+#[tokio::test]
+async fn an_api_error_is_reported_and_the_next_message_resumes() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "apierror").await;
+    c.send(&text("c1", "remember the word ZEBRA")).await;
+    c.until("first result", is_result).await;
+    c.send(&text("c2", "fail now [[error:529]]")).await;
+    let error = c.until("api error", |e| matches!(e, GatewayEvent::Error { code: ErrorCode::ApiError, .. })).await;
+    assert!(matches!(error, GatewayEvent::Error { fatal: false, .. }));
+    c.until("failed result", |e| matches!(e, GatewayEvent::Result { is_error: true, .. })).await;
+    c.until("idle, ready for more", |e| *e == GatewayEvent::Status { state: RunnerState::Idle }).await;
+    c.send(&text("c3", "which word?")).await;
+    c.until("third result", |e| matches!(e, GatewayEvent::Result { is_error: false, .. })).await;
+    assert!(stack.model.message_requests().last().unwrap().body.to_string().contains("ZEBRA"), "resumed with the history");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn session_grants_survive_a_runner_restart() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "grants").await;
+    let cmd = "[[tool:bash cmd=\"echo granted >> g.txt\"]]";
+    c.send(&text("c1", cmd)).await;
+    let id = tool_request_id(&c.until("request", |e| tool_request_id(e).is_some()).await).unwrap();
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Session, by: Some("ada".into()) }).await;
+    c.until("result", is_result).await;
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+
+    let mut runner = stack.start_runner("grants", None);
+    let mut c = SocketClient::connect(&stack.socket("grants")).await;
+    c.send(&GatewayCommand::Attach { after_seq: u64::MAX / 2 }).await;
+    c.send(&text("c2", cmd)).await;
+    c.until("result", is_result).await;
+    assert!(!c.events.iter().any(|e| tool_request_id(&e.event).is_some()), "the grant answered: nobody was asked");
+    assert!(c.events.iter().any(|e| matches!(&e.event, GatewayEvent::ToolResolved { decision: Decision::Approved, by, .. } if by == "policy")));
+    assert_eq!(std::fs::read_to_string(stack.repo().join("g.txt")).unwrap(), "granted\ngranted\n");
+    runner.kill().unwrap();
+}
+
+#[tokio::test]
+async fn terminate_ends_the_session_for_good() {
+    let stack = Stack::new().await;
+    let (mut runner, mut c) = started(&stack, "terminate").await;
+    c.send(&text("c1", "hello")).await;
+    c.until("result", is_result).await;
+    let cli = children(runner.id());
+    c.send(&GatewayCommand::Terminate).await;
+    c.until("complete", |e| matches!(e, GatewayEvent::Complete { .. })).await;
+    c.send(&text("c2", "are you there?")).await;
+    assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::SessionEnded, .. }));
+    let status = tokio::task::spawn_blocking(move || runner.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "the runner exits after the end reached its peers");
+    for pid in cli {
+        wait_until("the CLI to be gone", || !alive(pid)).await;
+    }
+}
+
+#[tokio::test]
+async fn kata_state_changes_are_announced() {
+    let stack = Stack::new().await;
+    let runner_id = "kata";
+    let mut runner = stack.start_runner(runner_id, Some(&stack.repo()));
+    let mut c = SocketClient::connect(&stack.socket(runner_id)).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    let mut cfg = config();
+    cfg.policy.allow.push("Bash".parse().unwrap());
+    c.send(&GatewayCommand::Create { config: cfg }).await;
+    let write_state = |phase: &str| {
+        let dir = stack.repo().join(".kata/sessions/k1");
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = serde_json::json!({"session_id": "k1", "mode": "task", "phase": phase, "phases": [], "updated_at_ms": 1});
+        std::fs::write(dir.join("state.json"), state.to_string()).unwrap();
+    };
+    write_state("plan");
+    c.send(&text("c1", "[[tool:bash cmd=\"true\"]]")).await;
+    let first = c.until("kata", |e| matches!(e, GatewayEvent::Kata { .. })).await;
+    assert!(matches!(&first, GatewayEvent::Kata { state } if state.phase == "plan"));
+    c.until("result", is_result).await;
+    write_state("build");
+    c.send(&text("c2", "[[tool:bash cmd=\"true\"]]")).await;
+    let second = c.until("kata change", |e| matches!(e, GatewayEvent::Kata { .. })).await;
+    assert!(matches!(&second, GatewayEvent::Kata { state } if state.phase == "build"));
+    c.until("result", is_result).await;
+    let announced = c.events.iter().filter(|e| matches!(e.event, GatewayEvent::Kata { .. })).count();
+    assert_eq!(announced, 2, "only changes are announced");
+    runner.kill().unwrap();
+}

@@ -20,6 +20,9 @@ use crate::config::{valid_session_id, RunnerArgs};
 use crate::outbox::{Outbox, OutboxError};
 use session::{Input, Session, SessionError};
 
+/// How long an exiting runner waits for its peers' sockets to take its last frames.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
     #[error("invalid session id {0:?}: use 1-64 of A-Z a-z 0-9 - _")]
@@ -70,9 +73,14 @@ fn run(args: RunnerArgs) -> Result<(), RunnerError> {
         tracing::info!(session_id = %id, socket = %socket_path.display(), "runner serving");
         let (tx, rx) = mpsc::unbounded_channel();
         let session = Session::new(id.clone(), args.runner.clone(), args.cwd.clone(), outbox, tx.clone())?;
-        tokio::spawn(socket::serve(listener, tx.clone()));
+        let (drained_tx, mut drained) = mpsc::channel::<()>(1);
+        let server = tokio::spawn(socket::serve(listener, tx.clone(), drained_tx));
         tokio::spawn(stop_on_signal(tx));
-        session.run(rx).await.map_err(RunnerError::from)
+        let result = session.run(rx).await.map_err(RunnerError::from);
+        // The actor is gone: let the writers flush its last events (they are in the outbox too).
+        server.abort();
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained.recv()).await;
+        result
     });
     let _ = std::fs::remove_file(&socket_path);
     let _ = std::fs::remove_file(&pid_path);

@@ -30,9 +30,14 @@ pub enum Input {
     BadFrame { conn: u64, code: ErrorCode, message: String },
     Close { conn: u64 },
     Cli { generation: u64, output: CliOutput },
+    /// The worktree's newest kata state, read after a tool ran or a turn ended.
+    Kata(Option<Box<shared_types::KataState>>),
     /// SIGTERM or SIGINT: stop the CLI and exit.
     Stop,
 }
+
+/// The largest kata state file the runner reads.
+const KATA_STATE_CAP: u64 = 1024 * 1024;
 
 /// Why the actor stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +68,8 @@ pub struct Session {
     inputs: mpsc::UnboundedSender<Input>,
     last_activity: Instant,
     interrupts: u64,
+    /// The kata state last announced, so only changes are.
+    kata: Option<shared_types::KataState>,
 }
 
 impl Session {
@@ -94,6 +101,7 @@ impl Session {
             inputs,
             last_activity: Instant::now(),
             interrupts: 0,
+            kata: None,
         })
     }
 
@@ -145,7 +153,11 @@ impl Session {
                 self.last_activity = Instant::now();
                 self.cli_output(output)?;
             }
-            Input::Cli { .. } | Input::Stop => {}
+            Input::Kata(Some(state)) if self.kata.as_ref() != Some(&*state) => {
+                self.kata = Some((*state).clone());
+                self.emit(GatewayEvent::Kata { state: *state })?;
+            }
+            Input::Cli { .. } | Input::Kata(_) | Input::Stop => {}
         }
         Ok(())
     }
@@ -308,7 +320,13 @@ impl Session {
 
     fn translated(&mut self, out: Output) -> Result<(), SessionError> {
         match out {
-            Output::Event(event) => self.emit(event)?,
+            Output::Event(event) => {
+                let tool_ran = matches!(event, GatewayEvent::ToolResult { .. });
+                self.emit(event)?;
+                if tool_ran {
+                    self.check_kata();
+                }
+            }
             Output::Init { .. } => {
                 if let Some(record) = self.record.as_mut().filter(|r| !r.started) {
                     record.started = true;
@@ -355,14 +373,25 @@ impl Session {
                     self.emit(event)?;
                 }
             }
-            Output::TurnEnd { api_error } => {
+            // After an API error the CLI either takes the next turn (stdin still open, as seen with
+            // 2.1.331) or exits 1; an exit is handled in `cli_exited`, which resumes on demand.
+            Output::TurnEnd { .. } => {
                 self.turn = false;
-                if !api_error {
-                    self.next_turn_or_idle()?;
-                }
+                self.check_kata();
+                self.next_turn_or_idle()?;
             }
         }
         Ok(())
+    }
+
+    /// Reads the worktree's kata state off the actor; a change comes back as [`Input::Kata`].
+    fn check_kata(&self) {
+        let Some(cwd) = self.record.as_ref().map(|r| r.cwd.clone()) else { return };
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let state = crate::kata_status::newest_state(&cwd, KATA_STATE_CAP).await.ok().flatten();
+            let _ = inputs.send(Input::Kata(state.map(Box::new)));
+        });
     }
 
     fn next_turn_or_idle(&mut self) -> Result<(), SessionError> {

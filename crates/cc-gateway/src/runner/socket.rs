@@ -25,22 +25,24 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     listener
 }
 
-/// Accepts connections until the actor is gone.
-pub async fn serve(listener: UnixListener, inputs: mpsc::UnboundedSender<Input>) {
+/// Accepts connections until aborted. Every connection's writer holds a clone of `drained`, so
+/// the runner can wait, before it exits, for what it sent to be written out.
+pub async fn serve(listener: UnixListener, inputs: mpsc::UnboundedSender<Input>, drained: mpsc::Sender<()>) {
     let mut next = 0u64;
     while let Ok((stream, _)) = listener.accept().await {
         next += 1;
-        tokio::spawn(connection(next, stream, inputs.clone()));
+        tokio::spawn(connection(next, stream, inputs.clone(), drained.clone()));
     }
 }
 
-async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender<Input>) {
+async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender<Input>, drained: mpsc::Sender<()>) {
     let (read, mut write) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     if inputs.send(Input::Open { conn, tx }).is_err() {
         return;
     }
     let writer = tokio::spawn(async move {
+        let _drained = drained;
         while let Some(mut line) = rx.recv().await {
             line.push('\n');
             if write.write_all(line.as_bytes()).await.is_err() {
