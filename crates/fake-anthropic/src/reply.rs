@@ -113,13 +113,16 @@ fn kind(block: &Value) -> &str {
 }
 
 /// The user's own text in a message: its text blocks minus the CLI's `<system-reminder>`s.
+/// The newest prompt of a user message: its last text block that is not a system reminder. A
+/// prompt sent after a failed turn is merged by the CLI into the same user message as a block of
+/// its own, and it is the one being answered.
 fn prompt_text(blocks: &[Value]) -> String {
-    let texts = blocks
+    let mut texts = blocks
         .iter()
         .filter(|b| kind(b) == "text")
         .filter_map(|b| b.get("text").and_then(Value::as_str))
         .filter(|t| !t.trim_start().starts_with("<system-reminder>"));
-    texts.collect::<Vec<_>>().join("\n").trim().to_string()
+    texts.next_back().unwrap_or_default().trim().to_string()
 }
 
 fn tool_result(block: &Value) -> ToolResult {
