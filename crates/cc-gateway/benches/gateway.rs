@@ -43,8 +43,8 @@ fn synthetic_cli() {
         let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench"}}}}}}"#);
         let start = Instant::now();
         for i in 0..lines {
-            if rate > 0 {
-                let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+            if let Some(step) = 1_000_000_000u64.checked_div(rate) {
+                let due = start + Duration::from_nanos(i * step);
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
@@ -166,7 +166,7 @@ fn main() {
         .spawn()
         .expect("start the daemon");
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
+    let runner_pid = runtime.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             assert!(Instant::now() < deadline, "the daemon did not start");
@@ -183,6 +183,13 @@ fn main() {
         // Stop the synthetic CLI's memory from counting: the runner alone is measured.
         tokio::time::sleep(Duration::from_millis(500)).await;
         println!("RSS daemon {} KiB, idle runner {} KiB (without the CLI)", rss_kb(daemon.id()), rss_kb(runner_pid));
+        runner_pid
     });
+    // The runner is detached by design: end it (its synthetic CLI dies with it), then the daemon.
+    if let Ok(pid) = i32::try_from(runner_pid) {
+        // SAFETY: kill(2) on the runner this bench caused.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
     let _ = daemon.kill();
+    let _ = daemon.wait();
 }

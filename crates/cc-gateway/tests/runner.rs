@@ -9,7 +9,7 @@ use shared_types::{ErrorCode, GatewayCommand, GatewayEvent};
 use support::*;
 
 /// Starts a runner for a new session in the demo repo and attaches a client.
-async fn started(stack: &Stack, id: &str) -> (std::process::Child, SocketClient) {
+async fn started(stack: &Stack, id: &str) -> (RunnerProcess, SocketClient) {
     let runner = stack.start_runner(id, Some(&stack.repo()));
     let mut client = SocketClient::connect(&stack.socket(id)).await;
     client.send(&GatewayCommand::Attach { after_seq: 0 }).await;

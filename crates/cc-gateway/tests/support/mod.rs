@@ -27,6 +27,48 @@ pub struct Stack {
     pub claude: PathBuf,
 }
 
+/// Runners are detached by design (they outlive the daemon), so a test must end the ones it
+/// caused, even when it fails: dropping the stack kills every runner with a pid file in its
+/// runtime dir, and their CLIs die with them (parent-death signal).
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.runtime_dir().join("sessions")) else { return };
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "pid") {
+                let pid = std::fs::read_to_string(entry.path()).ok().and_then(|p| p.trim().parse::<i32>().ok());
+                if let Some(pid) = pid {
+                    // SAFETY: kill(2) on a pid our test's runner wrote.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+    }
+}
+
+/// A runner started by hand; killed when dropped, so a failing test leaves none behind.
+pub struct RunnerProcess(pub Child);
+
+impl RunnerProcess {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
+    }
+
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for RunnerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 impl Stack {
     pub async fn new() -> Stack {
         let root = tempfile::tempdir().unwrap();
@@ -74,7 +116,7 @@ impl Stack {
     }
 
     /// Starts a runner by hand (the daemon normally does this).
-    pub fn start_runner(&self, id: &str, cwd: Option<&Path>) -> Child {
+    pub fn start_runner(&self, id: &str, cwd: Option<&Path>) -> RunnerProcess {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cc-gateway"));
         cmd.args(["runner", "--session-id", id]).envs(self.env()).stdin(Stdio::null());
         if let Some(cwd) = cwd {
@@ -82,7 +124,7 @@ impl Stack {
         }
         let log = std::fs::File::create(self.root.path().join(format!("runner-{id}.log"))).unwrap();
         cmd.stdout(log.try_clone().unwrap()).stderr(log);
-        cmd.spawn().unwrap()
+        RunnerProcess(cmd.spawn().unwrap())
     }
 
     pub fn runner_log(&self, id: &str) -> String {
