@@ -5,15 +5,20 @@ mod support;
 use std::collections::BTreeMap;
 
 use shared_types::gateway::{Decision, GatewayControl, RunnerState, Scope};
-use shared_types::{ErrorCode, GatewayCommand, GatewayEvent};
+use shared_types::{ErrorCode, GatewayCommand, GatewayEvent, SessionConfig};
 use support::*;
 
 /// Starts a runner for a new session in the demo repo and attaches a client.
 async fn started(stack: &Stack, id: &str) -> (RunnerProcess, SocketClient) {
+    started_with(stack, id, config()).await
+}
+
+/// The same, with a session config of the test's own (a policy, say).
+async fn started_with(stack: &Stack, id: &str, config: SessionConfig) -> (RunnerProcess, SocketClient) {
     let runner = stack.start_runner(id, Some(&stack.repo()));
     let mut client = SocketClient::connect(&stack.socket(id)).await;
     client.send(&GatewayCommand::Attach { after_seq: 0 }).await;
-    client.send(&GatewayCommand::Create { config: config() }).await;
+    client.send(&GatewayCommand::Create { config }).await;
     client.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
     (runner, client)
 }
@@ -56,14 +61,10 @@ async fn a_denied_command_does_not_run_and_the_model_hears_why() {
 #[tokio::test]
 async fn policy_decides_without_asking_and_says_so() {
     let stack = Stack::new().await;
-    let runner_id = "policy";
-    let mut runner = stack.start_runner(runner_id, Some(&stack.repo()));
-    let mut c = SocketClient::connect(&stack.socket(runner_id)).await;
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
     let mut cfg = config();
     cfg.policy.allow.push("Bash(echo ok*)".parse().unwrap());
     cfg.policy.deny.push("Bash(rm *)".parse().unwrap());
-    c.send(&GatewayCommand::Create { config: cfg }).await;
+    let (mut runner, mut c) = started_with(&stack, "policy", cfg).await;
     c.send(&text("c1", "[[tool:bash cmd=\"echo ok > allowed.txt\"]] [[tool:bash cmd=\"rm README.md\"]]")).await;
     c.until("result", is_result).await;
     assert!(stack.repo().join("allowed.txt").exists());
@@ -249,13 +250,9 @@ async fn terminate_ends_the_session_for_good() {
 #[tokio::test]
 async fn kata_state_changes_are_announced() {
     let stack = Stack::new().await;
-    let runner_id = "kata";
-    let mut runner = stack.start_runner(runner_id, Some(&stack.repo()));
-    let mut c = SocketClient::connect(&stack.socket(runner_id)).await;
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
     let mut cfg = config();
     cfg.policy.allow.push("Bash".parse().unwrap());
-    c.send(&GatewayCommand::Create { config: cfg }).await;
+    let (mut runner, mut c) = started_with(&stack, "kata", cfg).await;
     let write_state = |phase: &str| {
         let dir = stack.repo().join(".kata/sessions/k1");
         std::fs::create_dir_all(&dir).unwrap();

@@ -196,44 +196,67 @@ impl SocketClient {
         self.write.write_all(format!("{text}\n").as_bytes()).await.unwrap();
     }
 
-    /// Reads frames until `pred` holds for an event; returns that event. Fails after `STEP`.
-    pub async fn until(&mut self, what: &str, pred: impl Fn(&GatewayEvent) -> bool) -> GatewayEvent {
-        let deadline = tokio::time::Instant::now() + STEP;
+    pub fn seqs(&self) -> Vec<u64> {
+        self.events.iter().map(|e| e.seq).collect()
+    }
+}
+
+impl LinkClient for SocketClient {
+    async fn next_frame(&mut self, what: &str) -> Option<GatewayFrame> {
+        match tokio::time::timeout(STEP, self.read.next_line()).await {
+            Ok(Ok(Some(line))) => Some(decode_gateway_frame(&line).unwrap_or_else(|e| panic!("bad frame {line}: {e}"))),
+            Ok(_) => None,
+            Err(_) => panic!("timed out waiting for {what}; got {:#?}", self.events),
+        }
+    }
+
+    fn received(&mut self) -> (&mut Vec<EventEnvelope>, &mut Vec<GatewayControl>) {
+        (&mut self.events, &mut self.controls)
+    }
+}
+
+/// A client of either end of the link (the runner's socket, the daemon's WebSocket): it keeps
+/// every frame it reads, so a test can wait for one and then look at all of them.
+pub trait LinkClient {
+    /// The next frame; `None` when the link closed. Fails the test after `STEP`.
+    async fn next_frame(&mut self, what: &str) -> Option<GatewayFrame>;
+
+    /// Where received events and control frames are kept.
+    fn received(&mut self) -> (&mut Vec<EventEnvelope>, &mut Vec<GatewayControl>);
+
+    /// Reads frames until `pred` holds for an event; returns that event.
+    async fn until(&mut self, what: &str, pred: impl Fn(&GatewayEvent) -> bool) -> GatewayEvent {
         loop {
-            let line = match tokio::time::timeout_at(deadline, self.read.next_line()).await {
-                Ok(Ok(Some(line))) => line,
-                Ok(_) => panic!("socket closed while waiting for {what}; got {:#?}", self.events),
-                Err(_) => panic!("timed out waiting for {what}; got {:#?}", self.events),
-            };
-            match decode_gateway_frame(&line).unwrap_or_else(|e| panic!("bad frame {line}: {e}")) {
-                GatewayFrame::Event(e) => {
+            let frame = self.next_frame(what).await;
+            let (events, controls) = self.received();
+            match frame {
+                None => panic!("link closed while waiting for {what}; got {events:#?}"),
+                Some(GatewayFrame::Event(e)) => {
                     let hit = pred(&e.event);
-                    self.events.push(e.clone());
+                    events.push(e.clone());
                     if hit {
                         return e.event;
                     }
                 }
-                GatewayFrame::Control(c) => self.controls.push(c),
+                Some(GatewayFrame::Control(c)) => controls.push(c),
             }
         }
     }
 
-    /// Reads until a control frame arrives.
-    pub async fn control(&mut self) -> GatewayControl {
-        let n = self.controls.len();
-        let deadline = tokio::time::Instant::now() + STEP;
-        while self.controls.len() == n {
-            let line = tokio::time::timeout_at(deadline, self.read.next_line()).await.expect("timed out").unwrap().expect("closed");
-            match decode_gateway_frame(&line).unwrap() {
-                GatewayFrame::Event(e) => self.events.push(e),
-                GatewayFrame::Control(c) => self.controls.push(c),
+    /// Reads until a control frame arrives and returns it.
+    async fn control(&mut self) -> GatewayControl {
+        loop {
+            let frame = self.next_frame("a control frame").await;
+            let (events, controls) = self.received();
+            match frame {
+                None => panic!("link closed while waiting for a control frame"),
+                Some(GatewayFrame::Event(e)) => events.push(e),
+                Some(GatewayFrame::Control(c)) => {
+                    controls.push(c.clone());
+                    return c;
+                }
             }
         }
-        self.controls[n].clone()
-    }
-
-    pub fn seqs(&self) -> Vec<u64> {
-        self.events.iter().map(|e| e.seq).collect()
     }
 }
 
@@ -376,6 +399,12 @@ impl WsClient {
         self.ws.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.unwrap();
     }
 
+    pub fn last_seq(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.seq)
+    }
+}
+
+impl LinkClient for WsClient {
     async fn next_frame(&mut self, what: &str) -> Option<GatewayFrame> {
         use futures_util::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
@@ -389,34 +418,9 @@ impl WsClient {
         }
     }
 
-    pub async fn until(&mut self, what: &str, pred: impl Fn(&GatewayEvent) -> bool) -> GatewayEvent {
-        loop {
-            match self.next_frame(what).await {
-                None => panic!("link closed while waiting for {what}; got {:#?}", self.events),
-                Some(GatewayFrame::Event(e)) => {
-                    let hit = pred(&e.event);
-                    self.events.push(e.clone());
-                    if hit {
-                        return e.event;
-                    }
-                }
-                Some(GatewayFrame::Control(c)) => self.controls.push(c),
-            }
-        }
-    }
 
-    pub async fn control(&mut self) -> GatewayControl {
-        loop {
-            match self.next_frame("a control frame").await {
-                None => panic!("link closed while waiting for a control frame"),
-                Some(GatewayFrame::Event(e)) => self.events.push(e),
-                Some(GatewayFrame::Control(c)) => return c,
-            }
-        }
-    }
-
-    pub fn last_seq(&self) -> u64 {
-        self.events.last().map_or(0, |e| e.seq)
+    fn received(&mut self) -> (&mut Vec<EventEnvelope>, &mut Vec<GatewayControl>) {
+        (&mut self.events, &mut self.controls)
     }
 }
 
