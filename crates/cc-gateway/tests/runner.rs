@@ -273,3 +273,30 @@ async fn kata_state_changes_are_announced() {
     assert_eq!(announced, 2, "only changes are announced");
     runner.kill().unwrap();
 }
+
+#[tokio::test]
+async fn the_socket_is_private_and_the_cli_gets_a_clean_environment() {
+    use std::os::unix::fs::PermissionsExt;
+    let stack = Stack::new().await;
+    let leaks = [("CLAUDECODE", "1"), ("CLAUDE_CODE_ENTRYPOINT", "cli"), ("NODE_OPTIONS", "--inspect"), ("CC_GATEWAY_SECRET_EXTRA", "s3cret")];
+    let mut runner = stack.start_runner_with_env("env", Some(&stack.repo()), &leaks);
+    let mut c = SocketClient::connect(&stack.socket("env")).await;
+    let mode = std::fs::metadata(stack.socket("env")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the session socket is the gateway user's only");
+    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    c.send(&GatewayCommand::Create { config: config() }).await;
+    c.send(&text("c1", "hello")).await;
+    c.until("result", is_result).await;
+    let cli = children(runner.id());
+    assert_eq!(cli.len(), 1);
+    let environ = std::fs::read(format!("/proc/{}/environ", cli[0])).unwrap();
+    let vars: Vec<String> = environ.split(|b| *b == 0).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+    for (name, _) in leaks {
+        assert!(!vars.iter().any(|v| v.starts_with(&format!("{name}="))), "{name} reached the CLI");
+    }
+    let home = stack.sandbox.home().to_string_lossy().into_owned();
+    assert!(vars.contains(&format!("HOME={home}")), "HOME is kept so --resume finds the session");
+    assert!(vars.iter().any(|v| v.starts_with("CLAUDE_CONFIG_DIR=")));
+    assert!(vars.iter().any(|v| v.starts_with("PATH=")));
+    runner.kill().unwrap();
+}

@@ -117,8 +117,13 @@ impl Stack {
 
     /// Starts a runner by hand (the daemon normally does this).
     pub fn start_runner(&self, id: &str, cwd: Option<&Path>) -> RunnerProcess {
+        self.start_runner_with_env(id, cwd, &[])
+    }
+
+    /// The same, with extra environment variables for the runner.
+    pub fn start_runner_with_env(&self, id: &str, cwd: Option<&Path>, extra: &[(&str, &str)]) -> RunnerProcess {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cc-gateway"));
-        cmd.args(["runner", "--session-id", id]).envs(self.env()).stdin(Stdio::null());
+        cmd.args(["runner", "--session-id", id]).envs(self.env()).envs(extra.iter().copied()).stdin(Stdio::null());
         if let Some(cwd) = cwd {
             cmd.arg("--cwd").arg(cwd);
         }
