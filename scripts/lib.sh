@@ -147,3 +147,15 @@ start_wrangler() {
     return 1
   fi
 }
+
+# apply_d1_migrations PERSIST_DIR: applies crates/orchestrator-worker/migrations to the local D1
+# database (`duraclaw`) that `wrangler dev --persist-to PERSIST_DIR` uses. Idempotent (wrangler
+# records applied migrations in the database); run it before `wrangler dev`.
+apply_d1_migrations() {
+  local persist="$1"
+  [ -n "$persist" ] || die "apply_d1_migrations needs the --persist-to dir"
+  mkdir -p "$persist"
+  (cd "$REPO_ROOT" && CI=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false NO_UPDATE_NOTIFIER=1 \
+    WRANGLER_LOG_PATH="$DURACLAW_ARTIFACTS/wrangler-logs" \
+    wrangler d1 migrations apply duraclaw --local --persist-to "$persist" </dev/null)
+}

@@ -1,10 +1,31 @@
 //! Duraclaw's Cloudflare Worker.
 //!
 //! Static dashboard assets are served by the platform (`[assets]` in wrangler.toml); requests for
-//! `/api/*` and `/health` run this Worker first (`run_worker_first`).
+//! `/api/*` and `/health` run this Worker first (`run_worker_first`). This file is the route table;
+//! the pieces:
+//!
+//! - [`api`]: the HTTP handlers and the one error type every response goes through
+//! - [`auth`]: users, passwords (PBKDF2 through WebCrypto), login sessions, the failed-login limit
+//! - [`d1`]: the D1 binding and what the queries share (schema in `migrations/`)
+//! - [`session_index`]: the D1 session list
+//! - [`session_stub`]: the Worker's calls into a session's Durable Object
+//! - [`gateway`]: the HTTP client for cc-gateway's project routes
+//!
+//! **Architecture invariant:** every `/api/sessions/:id...` route, the WebSocket upgrade
+//! included, goes through `api::sessions::owned` before it reaches a Durable Object; the DOs have
+//! no route of their own.
+
+pub mod api;
+pub mod auth;
+pub mod d1;
+pub mod gateway;
+pub mod session_index;
+pub mod session_stub;
 
 use serde::Serialize;
 use worker::*;
+
+use api::error::{json_response, ApiError};
 
 /// The body of `GET /health`.
 #[derive(Debug, Serialize)]
@@ -20,10 +41,31 @@ pub fn health() -> Health {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Router::new()
-        .get("/health", |_, _| Response::from_json(&health()))
-        .get("/api/health", |_, _| Response::from_json(&health()))
-        .run(req, env)
-        .await
-        .or_else(|e| Response::error(format!("internal error: {e}"), 500))
+    Ok(route(req, &env).await.unwrap_or_else(ApiError::into_response))
+}
+
+/// The route table.
+async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiError> {
+    use api::{auth, projects, session_ws, sessions};
+    let path = req.path();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match (req.method(), segments.as_slice()) {
+        (Method::Get, ["health"] | ["api", "health"]) => Ok(json_response(200, &health())),
+        (Method::Post, ["api", "auth", "signup"]) => auth::signup(req, env).await,
+        (Method::Post, ["api", "auth", "login"]) => auth::login(req, env).await,
+        (Method::Post, ["api", "auth", "logout"]) => auth::logout(req, env).await,
+        (Method::Get, ["api", "me"]) => auth::me(req, env).await,
+        (Method::Post, ["api", "admin", "users"]) => auth::create_user(req, env).await,
+        (Method::Get, ["api", "projects"]) => projects::list(req, env).await,
+        (Method::Post, ["api", "projects", name, "worktrees"]) => projects::create_worktree(req, env, name).await,
+        (Method::Get, ["api", "projects", name, view]) if projects::VIEWS.iter().any(|(v, _)| v == view) => {
+            projects::view(req, env, name, view).await
+        }
+        (Method::Get, ["api", "sessions"]) => sessions::list(req, env).await,
+        (Method::Post, ["api", "sessions"]) => sessions::create(req, env).await,
+        (Method::Get, ["api", "sessions", id]) => sessions::get(req, env, id).await,
+        (Method::Get, ["api", "sessions", id, "events"]) => sessions::events(req, env, id).await,
+        (Method::Get, ["api", "sessions", id, "ws"]) => session_ws::upgrade(req, env, id).await,
+        (method, _) => Err(ApiError::NotFound(format!("no route {method} {path}"))),
+    }
 }

@@ -1,0 +1,80 @@
+//! The `users` table: creating users (the first one as admin) and finding one by name.
+
+use serde::{Deserialize, Serialize};
+use worker::D1Database;
+
+use super::password::PasswordHash;
+use crate::api::error::ApiError;
+use crate::d1::{changes, int, text};
+
+/// A signed-in user, as `GET /api/me` shows it and every handler sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    #[serde(deserialize_with = "int_bool")]
+    pub is_admin: bool,
+}
+
+/// A user row with its password hash, for login.
+#[derive(Debug, Deserialize)]
+struct UserRow {
+    id: String,
+    name: String,
+    pass_hash: String,
+    salt: String,
+    iterations: u32,
+    #[serde(deserialize_with = "int_bool")]
+    is_admin: bool,
+}
+
+/// SQLite has no booleans: D1 returns 0/1.
+pub fn int_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(f64::deserialize(d)? != 0.0)
+}
+
+/// Whether the new user may only exist as the very first one (sign-up), or is made by an admin.
+pub enum Creation {
+    FirstUser,
+    ByAdmin { is_admin: bool },
+}
+
+/// Inserts a user. `FirstUser` succeeds only while the table is empty (one statement, so two
+/// racing sign-ups cannot both become admin): otherwise 403. A taken name is 409.
+pub async fn create(db: &D1Database, name: &str, hash: &PasswordHash, how: Creation, now: u64) -> Result<User, ApiError> {
+    let id = super::crypto::random_id()?;
+    let columns = "INSERT INTO users (id, name, pass_hash, salt, iterations, is_admin, created_at)";
+    let (sql, is_admin) = match how {
+        Creation::FirstUser => {
+            (format!("{columns} SELECT ?1, ?2, ?3, ?4, ?5, 1, ?6 WHERE NOT EXISTS (SELECT 1 FROM users)"), true)
+        }
+        Creation::ByAdmin { is_admin } => (
+            format!("{columns} VALUES (?1, ?2, ?3, ?4, ?5, {}, ?6) ON CONFLICT(name) DO NOTHING", u8::from(is_admin)),
+            is_admin,
+        ),
+    };
+    let params = [text(&id), text(name), text(&hash.hash_hex), text(&hash.salt_hex), int(hash.iterations.into()), int(now)];
+    let result = db.prepare(sql).bind(&params)?.run().await?;
+    if changes(&result) == 1 {
+        return Ok(User { id, name: name.to_string(), is_admin });
+    }
+    Err(match how {
+        Creation::FirstUser => ApiError::Forbidden(
+            "sign-up is closed: this Duraclaw already has an admin; ask them to create your account".into(),
+        ),
+        Creation::ByAdmin { .. } => ApiError::Conflict(format!("the user name {name:?} is taken")),
+    })
+}
+
+/// The user of that name (case-insensitive) and their password hash.
+pub async fn find_for_login(db: &D1Database, name: &str) -> Result<Option<(User, PasswordHash)>, ApiError> {
+    let row: Option<UserRow> = db
+        .prepare("SELECT id, name, pass_hash, salt, iterations, is_admin FROM users WHERE name = ?1")
+        .bind(&[text(name)])?
+        .first(None)
+        .await?;
+    Ok(row.map(|r| {
+        let hash = PasswordHash { hash_hex: r.pass_hash, salt_hex: r.salt, iterations: r.iterations };
+        (User { id: r.id, name: r.name, is_admin: r.is_admin }, hash)
+    }))
+}

@@ -1,0 +1,76 @@
+//! The D1 `sessions` table from the API's side: the Worker inserts a session's row when it is
+//! created and reads rows for the list and for ownership checks; the session's Durable Object
+//! updates `status`, `last_seq`, `cost_usd` and `updated_at` (see `session_do::index`).
+
+use serde::{Deserialize, Serialize};
+use worker::D1Database;
+
+use crate::api::error::ApiError;
+use crate::d1::{int, opt_text, text};
+
+/// The most rows `GET /api/sessions` returns.
+pub const LIST_LIMIT: u64 = 500;
+
+/// One session in the list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub id: String,
+    #[serde(skip_serializing)]
+    pub owner_id: String,
+    pub title: String,
+    pub project: String,
+    #[serde(default)]
+    pub worktree: Option<String>,
+    pub status: String,
+    pub cost_usd: f64,
+    pub last_seq: u64,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+const COLUMNS: &str = "id, owner_id, title, project, worktree, status, cost_usd, last_seq, created_at, updated_at";
+
+pub async fn insert(db: &D1Database, row: &SessionRow) -> Result<(), ApiError> {
+    db.prepare(format!("INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))
+        .bind(&[
+            text(&row.id),
+            text(&row.owner_id),
+            text(&row.title),
+            text(&row.project),
+            opt_text(row.worktree.as_deref()),
+            text(&row.status),
+            wasm_bindgen::JsValue::from_f64(row.cost_usd),
+            int(row.last_seq),
+            int(row.created_at),
+            int(row.updated_at),
+        ])?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// Removes a row whose Durable Object refused to create the session.
+pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
+    db.prepare("DELETE FROM sessions WHERE id = ?1").bind(&[text(id)])?.run().await?;
+    Ok(())
+}
+
+/// The owner's sessions, most recently updated first.
+pub async fn list(db: &D1Database, owner_id: &str) -> Result<Vec<SessionRow>, ApiError> {
+    let result = db
+        .prepare(format!("SELECT {COLUMNS} FROM sessions WHERE owner_id = ?1 ORDER BY updated_at DESC LIMIT ?2"))
+        .bind(&[text(owner_id), int(LIST_LIMIT)])?
+        .all()
+        .await?;
+    Ok(result.results()?)
+}
+
+/// The session if it exists and belongs to `owner_id`. Someone else's session is `None`, like a
+/// missing one: the API never says that a session exists to anyone but its owner.
+pub async fn find_owned(db: &D1Database, id: &str, owner_id: &str) -> Result<Option<SessionRow>, ApiError> {
+    Ok(db
+        .prepare(format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND owner_id = ?2"))
+        .bind(&[text(id), text(owner_id)])?
+        .first(None)
+        .await?)
+}
