@@ -16,6 +16,6 @@ build-wasm:
 run:
     scripts/run.sh
 
-# deploy to Cloudflare (DRY_RUN=1 for an offline check)
+# deploy to Cloudflare: D1 migrations (remote), then wrangler deploy (DRY_RUN=1: offline bundle check)
 deploy:
     scripts/deploy.sh

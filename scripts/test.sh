@@ -85,8 +85,37 @@ e2e_browser() {
 # native step skips them) and run them here against DURACLAW_BASE_URL, e.g.
 #   e2e_rust() { cargo test -p e2e -- --ignored; }
 # and add e2e_rust below (before e2e_browser, the slowest).
+
+# The deploy bundle, built offline the way `wrangler deploy` would upload it.
+e2e_deploy_bundle() {
+  local out
+  out="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-deploy.XXXXXX")"
+  wrangler deploy --dry-run --outdir "$out" >"$DURACLAW_ARTIFACTS/deploy-dry-run.log" 2>&1 || {
+    tail -n 40 "$DURACLAW_ARTIFACTS/deploy-dry-run.log" >&2
+    return 1
+  }
+  [ -s "$out/index.js" ] || { log "    no index.js in the dry-run bundle"; return 1; }
+  log "    bundle: $(ls "$out" | tr '\n' ' ')"
+  rm -rf "$out"
+}
+
+# The HTTP API (auth, rate limit, sessions, projects via a real cc-gateway): crates/e2e/tests/api_*.rs
+# start their own wrangler dev (own D1 state, restarts) and gateway.
+e2e_api() {
+  cargo build -q -p cc-gateway || return 1
+  local tests=() f
+  for f in "$REPO_ROOT"/crates/e2e/tests/api_*.rs; do tests+=(--test "$(basename "$f" .rs)"); done
+  cargo test -p e2e "${tests[@]}" -- --ignored --nocapture --test-threads 2 >"$DURACLAW_ARTIFACTS/e2e-api.log" 2>&1 || {
+    tail -n 80 "$DURACLAW_ARTIFACTS/e2e-api.log" >&2
+    return 1
+  }
+  grep -E "^test result|PBKDF2" "$DURACLAW_ARTIFACTS/e2e-api.log" | sed 's/^/    /' >&2
+}
+
 E2E_STEPS=(
   e2e_health
+  e2e_deploy_bundle
+  e2e_api
   e2e_browser
 )
 

@@ -34,9 +34,10 @@ impl SessionStub {
         Ok(SessionStub(namespace.id_from_name(session_id)?.get_stub()?))
     }
 
-    pub async fn create(&self, body: &CreateSession) -> Result<(), ApiError> {
+    /// Creates the session in its DO; `owner` is named as the first prompt's author.
+    pub async fn create(&self, body: &CreateSession, owner: &User) -> Result<(), ApiError> {
         let json = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let headers = Headers::new();
+        let headers = identity_headers(owner)?;
         headers.set("content-type", "application/json")?;
         let mut init = RequestInit::new();
         init.with_method(Method::Post).with_headers(headers).with_body(Some(json.into()));
@@ -66,8 +67,7 @@ impl SessionStub {
                 headers.append(&name, &value)?;
             }
         }
-        headers.set("x-duraclaw-user-id", &user.id)?;
-        headers.set("x-duraclaw-user-name", &user.name)?;
+        set_identity(&headers, user)?;
         let mut init = RequestInit::new();
         init.with_method(Method::Get).with_headers(headers);
         let request = Request::new_with_init("https://do/internal/ws", &init)?;
@@ -89,6 +89,19 @@ impl SessionStub {
         }
         serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("the session's Durable Object answered non-JSON: {e}")))
     }
+}
+
+/// Who is calling, for the DO (which trusts these headers: only the Worker reaches it).
+fn identity_headers(user: &User) -> Result<Headers, ApiError> {
+    let headers = Headers::new();
+    set_identity(&headers, user)?;
+    Ok(headers)
+}
+
+fn set_identity(headers: &Headers, user: &User) -> Result<(), ApiError> {
+    headers.set("x-duraclaw-user-id", &user.id)?;
+    headers.set("x-duraclaw-user-name", &user.name)?;
+    Ok(())
 }
 
 /// The DO's error body passed through, or an internal error naming its status.

@@ -94,7 +94,7 @@ pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let db = d1::database(env)?;
     session_index::insert(&db, &row).await?;
     let create = CreateSession { meta, config, client_id: crypto::random_id()?, prompt: vec![ContentBlock::text(prompt)] };
-    if let Err(e) = SessionStub::get(env, &id)?.create(&create).await {
+    if let Err(e) = SessionStub::get(env, &id)?.create(&create, &user).await {
         session_index::delete(&db, &id).await?;
         return Err(e);
     }

@@ -1,0 +1,432 @@
+//! What the API tests run against: a real `wrangler dev` (workerd, local D1 in SQLite) of the
+//! built Worker, with the D1 migrations applied the way `scripts/run.sh` does, and a real
+//! `cc-gateway serve` over a real git repository. The tests talk HTTP/1.1 to it the way a browser
+//! does (cookies, `Origin`, WebSocket upgrades).
+//!
+//! Needs: `scripts/build-wasm.sh` run (build/index.js), `wrangler` on PATH (scripts/test.sh sets
+//! it up), and for the gateway tests `cargo build -p cc-gateway` (or `CC_GATEWAY_BIN`).
+//!
+//! Only std: the e2e crate's dependencies belong to its harness; these helpers stay small.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest any single wait in these tests lasts.
+pub const STEP: Duration = Duration::from_secs(60);
+pub const GATEWAY_TOKEN: &str = "e2e-api-gateway-token-0123456789abcdef0123456789";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("duraclaw-{what}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A process started in its own process group; the whole group is killed on drop.
+pub struct Proc {
+    child: Child,
+    pub log: PathBuf,
+    stopped: bool,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command, log: PathBuf) -> Proc {
+        let out = std::fs::File::create(&log).unwrap();
+        cmd.stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out).process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        Proc { child, log, stopped: false }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        let group = format!("-{}", self.child.id());
+        let kill = |signal: &str| {
+            let _ = Command::new("kill").args([signal, "--", &group]).stderr(Stdio::null()).status();
+        };
+        kill("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        kill("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `wrangler dev` of the built Worker with its own D1 (migrated) and DO state.
+pub struct Worker {
+    pub port: u16,
+    pub persist: PathBuf,
+    vars: Vec<(String, String)>,
+    proc: Option<Proc>,
+}
+
+impl Worker {
+    /// Starts the Worker with `vars` (`--var NAME:VALUE`), on a fresh state dir.
+    pub fn start(vars: &[(&str, &str)]) -> Worker {
+        let persist = temp_dir("api-state");
+        apply_migrations(&persist);
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut worker = Worker { port: free_port(), persist, vars, proc: None };
+        worker.launch();
+        worker
+    }
+
+    fn launch(&mut self) {
+        let root = repo_root();
+        assert!(root.join("build/index.js").exists(), "build/index.js is missing: run scripts/build-wasm.sh");
+        let mut cmd = Command::new("wrangler");
+        cmd.current_dir(&root)
+            .args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(&self.persist)
+            .arg("--show-interactive-dev-session=false")
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("NO_UPDATE_NOTIFIER", "1");
+        for (k, v) in &self.vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
+        let log = self.persist.join(format!("wrangler-{}.log", LAUNCHES.fetch_add(1, Ordering::Relaxed)));
+        let proc = Proc::spawn(cmd, log);
+        let deadline = Instant::now() + STEP;
+        while try_request(self.port, "GET", "/health", &[], None).is_none() {
+            assert!(Instant::now() < deadline, "wrangler dev did not come up:\n{}", proc.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.proc = Some(proc);
+    }
+
+    /// Stops wrangler dev and starts it again on the same state (D1 and DOs persist).
+    pub fn restart(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop();
+        }
+        self.port = free_port();
+        self.launch();
+    }
+
+    pub fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        self.proc.as_ref().map(Proc::log_text).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str, cookie: Option<&str>) -> Resp {
+        self.send("GET", path, cookie, None, &[])
+    }
+
+    pub fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> Resp {
+        self.send("POST", path, cookie, Some(body), &[("content-type", "application/json")])
+    }
+
+    pub fn send(&self, method: &str, path: &str, cookie: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> Resp {
+        let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if let Some(c) = cookie {
+            all.push(("cookie".into(), c.to_string()));
+        }
+        try_request(self.port, method, path, &all, body)
+            .unwrap_or_else(|| panic!("{method} {path}: no answer from wrangler dev; its log:\n{}", self.log()))
+    }
+
+    /// Signs up (or logs in) `name` and returns the `Cookie` header value to send.
+    pub fn signup(&self, name: &str) -> String {
+        let r = self.post("/api/auth/signup", None, &credentials(name, PASSWORD));
+        assert_eq!(r.status, 201, "signup {name}: {}", r.body);
+        r.session_cookie()
+    }
+
+    pub fn login(&self, name: &str, password: &str) -> Resp {
+        self.post("/api/auth/login", None, &credentials(name, password))
+    }
+
+    /// An admin creates `name`; returns that user's cookie after logging in.
+    pub fn create_user(&self, admin: &str, name: &str) -> String {
+        let r = self.post("/api/admin/users", Some(admin), &credentials(name, PASSWORD));
+        assert_eq!(r.status, 201, "create {name}: {}", r.body);
+        let r = self.login(name, PASSWORD);
+        assert_eq!(r.status, 200, "login {name}: {}", r.body);
+        r.session_cookie()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.persist);
+        }
+    }
+}
+
+pub fn credentials(name: &str, password: &str) -> String {
+    format!(r#"{{"name":"{name}","password":"{password}"}}"#)
+}
+
+/// `apply_d1_migrations` from scripts/lib.sh, the same path scripts/run.sh and deploy use.
+fn apply_migrations(persist: &Path) {
+    let out = Command::new("bash")
+        .current_dir(repo_root())
+        .args(["-c", r#". scripts/lib.sh && load_env && apply_d1_migrations "$1""#, "_"])
+        .arg(persist)
+        .env("DURACLAW_ARTIFACTS", persist)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "D1 migrations failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An HTTP response as the tests see it.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.header("set-cookie")
+    }
+
+    /// `duraclaw_session=<value>` from `Set-Cookie`, ready for a `Cookie` header.
+    pub fn session_cookie(&self) -> String {
+        let set = self.set_cookie().unwrap_or_else(|| panic!("no Set-Cookie in {self:?}"));
+        set.split(';').next().unwrap().trim().to_string()
+    }
+
+    /// The `code` of an `{"error": {"code", "message"}}` body; panics on any other shape.
+    pub fn error_code(&self) -> String {
+        assert!(self.body.starts_with(r#"{"error":{"code":""#), "not an error body: {} {}", self.status, self.body);
+        assert!(self.body.contains(r#","message":""#), "error without a message: {}", self.body);
+        json_str(&self.body, "code").unwrap()
+    }
+
+    /// Asserts an error response: status and code.
+    pub fn expect_error(&self, status: u16, code: &str) -> &Self {
+        assert_eq!((self.status, self.error_code().as_str()), (status, code), "body: {}", self.body);
+        self
+    }
+}
+
+/// The string value of the first `"key":"..."` in compact JSON (the Worker's serde_json output;
+/// the values read here, ids and codes, have no escapes).
+pub fn json_str(body: &str, key: &str) -> Option<String> {
+    let start = body.find(&format!(r#""{key}":""#))? + key.len() + 4;
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_string())
+}
+
+/// One HTTP/1.1 request on a fresh connection; `None` when nothing answers.
+pub fn try_request(port: u16, method: &str, path: &str, headers: &[(String, String)], body: Option<&str>) -> Option<Resp> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(STEP)).ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\nconnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        head.push_str(&format!("content-length: {}\r\n", b.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).ok()?;
+    if let Some(b) = body {
+        stream.write_all(b.as_bytes()).ok()?;
+    }
+    let mut raw = Vec::new();
+    let is_upgrade = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("upgrade"));
+    if is_upgrade {
+        read_head_only(&mut stream, &mut raw)?;
+    } else {
+        stream.read_to_end(&mut raw).ok()?;
+    }
+    parse_response(&raw)
+}
+
+/// Reads until the end of the response head (a 101 keeps the connection open).
+fn read_head_only(stream: &mut TcpStream, raw: &mut Vec<u8>) -> Option<()> {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return Some(());
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = find(raw, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_string();
+            if head.starts_with("HTTP/1.1 101") {
+                return Some(());
+            }
+            // an error answer: read its body too
+            let _ = stream.read_to_end(raw);
+            return Some(());
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_response(raw: &[u8]) -> Option<Resp> {
+    let end = find(raw, b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_string();
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .collect();
+    let mut body = raw[end + 4..].to_vec();
+    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked")) {
+        body = dechunk(&body);
+    }
+    Some(Resp { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = find(data, b"\r\n") {
+        let size_text = String::from_utf8_lossy(&data[..eol]);
+        let Ok(size) = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16) else { break };
+        if size == 0 || data.len() < eol + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[(eol + 2 + size + 2).min(data.len())..];
+    }
+    out
+}
+
+/// The headers of a browser's WebSocket upgrade.
+pub fn upgrade_headers(origin: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("upgrade", "websocket".to_string()),
+        ("connection", "Upgrade".to_string()),
+        ("sec-websocket-version", "13".to_string()),
+        ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==".to_string()),
+    ];
+    if let Some(o) = origin {
+        h.push(("origin", o.to_string()));
+    }
+    h
+}
+
+/// A running `cc-gateway serve` over a projects root holding one git repository, `demo`.
+pub struct Gateway {
+    pub port: u16,
+    pub root: PathBuf,
+    proc: Proc,
+}
+
+impl Gateway {
+    pub fn start() -> Gateway {
+        let root = temp_dir("api-gateway");
+        let projects = root.join("projects");
+        make_repo(&projects.join("demo"));
+        let port = free_port();
+        let mut cmd = Command::new(gateway_bin());
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .arg("--projects-root")
+            .arg(&projects)
+            .env("CC_GATEWAY_TOKEN", GATEWAY_TOKEN)
+            .env("CC_GATEWAY_STATE_DIR", root.join("state"))
+            .env("CC_GATEWAY_RUNTIME_DIR", root.join("run"));
+        let proc = Proc::spawn(cmd, root.join("gateway.log"));
+        let deadline = Instant::now() + STEP;
+        while try_request(port, "GET", "/health", &[], None).map(|r| r.status) != Some(200) {
+            assert!(Instant::now() < deadline, "cc-gateway did not start:\n{}", proc.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Gateway { port, root, proc }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        self.proc.stop();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.proc.stop();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// The gateway binary: `CC_GATEWAY_BIN`, else the workspace's `target/debug/cc-gateway`.
+fn gateway_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("CC_GATEWAY_BIN") {
+        return bin.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let bin = target.join("debug/cc-gateway");
+    assert!(bin.exists(), "{} is missing: run `cargo build -p cc-gateway` (or set CC_GATEWAY_BIN)", bin.display());
+    bin
+}
+
+/// A git repository with one commit.
+pub fn make_repo(path: &Path) {
+    std::fs::create_dir_all(path).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(path.join("README.md"), "# demo\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-qm", "initial"]);
+}
