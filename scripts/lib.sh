@@ -154,8 +154,12 @@ start_wrangler() {
 apply_d1_migrations() {
   local persist="$1"
   [ -n "$persist" ] || die "apply_d1_migrations needs the --persist-to dir"
-  mkdir -p "$persist"
-  (cd "$REPO_ROOT" && CI=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false NO_UPDATE_NOTIFIER=1 \
+  mkdir -p "$persist" "$DURACLAW_ARTIFACTS"
+  local out="$DURACLAW_ARTIFACTS/d1-migrations.log"
+  if ! (cd "$REPO_ROOT" && CI=1 WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false NO_UPDATE_NOTIFIER=1 \
     WRANGLER_LOG_PATH="$DURACLAW_ARTIFACTS/wrangler-logs" \
-    wrangler d1 migrations apply duraclaw --local --persist-to "$persist" </dev/null)
+    wrangler d1 migrations apply duraclaw --local --persist-to "$persist" </dev/null >"$out" 2>&1); then
+    tail -n 30 "$out" >&2
+    return 1
+  fi
 }

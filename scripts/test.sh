@@ -119,6 +119,9 @@ E2E_STEPS=(
   e2e_browser
 )
 
+WRANGLER_PERSIST="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-wrangler.XXXXXX")"
+STEP_HINT="see wrangler's output above (crates/orchestrator-worker/migrations)"
+step "D1 migrations (local)" apply_d1_migrations "$WRANGLER_PERSIST"
 STEP_HINT="wrangler dev failed to start: see its log in $DURACLAW_ARTIFACTS"
 step "start wrangler dev" start_wrangler
 export DURACLAW_BASE_URL="$WRANGLER_URL"
