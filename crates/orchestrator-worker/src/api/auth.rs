@@ -22,6 +22,9 @@ pub async fn signup(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     credentials::check_name(&creds.name)?;
     credentials::check_new_password(&creds.password)?;
     let db = d1::database(env)?;
+    if users::any(&db).await? {
+        return Err(users::signup_closed());
+    }
     let hash = PasswordHash::new(&creds.password).await?;
     let now = d1::now_ms();
     let user = users::create(&db, &creds.name, &hash, Creation::FirstUser, now).await?;

@@ -59,11 +59,21 @@ pub async fn create(db: &D1Database, name: &str, hash: &PasswordHash, how: Creat
         return Ok(User { id, name: name.to_string(), is_admin });
     }
     Err(match how {
-        Creation::FirstUser => ApiError::Forbidden(
-            "sign-up is closed: this Duraclaw already has an admin; ask them to create your account".into(),
-        ),
+        Creation::FirstUser => signup_closed(),
         Creation::ByAdmin { .. } => ApiError::Conflict(format!("the user name {name:?} is taken")),
     })
+}
+
+/// Whether any user exists (sign-up is closed then). Checked before hashing, so that closed
+/// sign-ups cost no PBKDF2; [`create`] re-checks atomically.
+pub async fn any(db: &D1Database) -> Result<bool, ApiError> {
+    let n: Option<u64> = db.prepare("SELECT COUNT(*) AS n FROM (SELECT 1 FROM users LIMIT 1)").first(Some("n")).await?;
+    Ok(n.unwrap_or(0) > 0)
+}
+
+/// The error of a sign-up once a user exists.
+pub fn signup_closed() -> ApiError {
+    ApiError::Forbidden("sign-up is closed: this Duraclaw already has an admin; ask them to create your account".into())
 }
 
 /// The user of that name (case-insensitive) and their password hash.
