@@ -1,44 +1,84 @@
-//! Duraclaw's dashboard (minimal placeholder SPA; the UI engineer replaces it).
+//! Duraclaw's dashboard: a Leptos client-side-rendered app, phone first.
 //!
-//! Everything below the `<body>` is rendered by this wasm: the static index.html has no content,
-//! so the end-to-end test can tell the app really ran.
+//! - [`route`]: the screens' routes and a history-API router.
+//! - [`auth`]: who is signed in. [`api`]: the Worker's JSON API.
+//! - [`session`]: `use_session(id)`, the one owner of a session's WebSocket, over
+//!   `shared_types::SessionSync`.
+//! - [`render`]: markdown, diffs and tool calls as escaped HTML. [`display`]: numbers and times.
+//! - [`pages`]: one module per screen.
+//!
+//! The styles are the one stylesheet in `index.html`; `public/` holds the PWA manifest, icons
+//! and the service worker (app shell only, never `/api`).
+
+mod api;
+mod auth;
+mod display;
+mod pages;
+mod render;
+mod route;
+mod session;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
-/// Computed in Rust so the browser test can check the DOM came from the wasm.
-fn wasm_marker() -> String {
-    let sum: u64 = (1..=10u64).map(|n| n * n).sum();
-    format!("rendered by wasm: sum of squares 1..10 = {sum}")
-}
+use auth::Auth;
+use route::Route;
 
-/// `GET /health` on the Worker; returns the body text or an error description.
-async fn fetch_health() -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str("/health")).await.map_err(|e| format!("{e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a Response".to_string())?;
-    if !resp.ok() {
-        return Err(format!("HTTP {}", resp.status()));
-    }
-    let text = JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    text.as_string().ok_or_else(|| "body is not text".to_string())
+/// Signed in or not, without the user's details (so a refreshed `/api/me` redraws nothing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Gate {
+    Unknown,
+    Out,
+    In,
 }
 
 #[component]
 fn App() -> impl IntoView {
-    let health = LocalResource::new(fetch_health);
-    let health_view = move || match health.get() {
-        None => view! { <span data-testid="health-status" data-state="loading">"checking..."</span> }.into_any(),
-        Some(Ok(body)) => view! { <span data-testid="health-status" data-state="ok">{body}</span> }.into_any(),
-        Some(Err(e)) => view! { <span data-testid="health-status" data-state="error">{e}</span> }.into_any(),
+    route::install();
+    let auth = auth::use_auth();
+    leptos::task::spawn_local(auth::refresh());
+    let route = route::use_route();
+    let gate = Memo::new(move |_| match auth.get() {
+        Auth::Unknown => Gate::Unknown,
+        Auth::SignedOut => Gate::Out,
+        Auth::SignedIn(_) => Gate::In,
+    });
+    let page = move || match (gate.get(), route.get()) {
+        (_, Route::Setup) => view! { <pages::auth::Setup/> }.into_any(),
+        (Gate::Unknown, _) => view! { <p class="page muted">"Loading…"</p> }.into_any(),
+        (Gate::Out, _) => view! { <pages::auth::Login/> }.into_any(),
+        (Gate::In, Route::Home | Route::Login) => view! { <pages::home::Home/> }.into_any(),
+        (Gate::In, Route::Projects) => view! { <pages::projects::Projects/> }.into_any(),
+        (Gate::In, Route::NewSession { project, worktree }) => {
+            view! { <pages::projects::NewSession project worktree/> }.into_any()
+        }
+        (Gate::In, Route::Worktree { project, worktree }) => {
+            view! { <pages::worktree::WorktreePanel project worktree/> }.into_any()
+        }
+        (Gate::In, Route::Session(id)) => view! { <pages::session::SessionPage id/> }.into_any(),
+        (Gate::In, Route::NotFound) => view! {
+            <section class="page"><h1>"Not found"</h1><p><a href="/">"Back to the sessions"</a></p></section>
+        }
+        .into_any(),
     };
+    Effect::new(move |_| {
+        if gate.get() == Gate::In && route.get() == Route::Login {
+            route::redirect("/");
+        }
+    });
     view! {
-        <main>
-            <h1 data-testid="app-title">"Duraclaw"</h1>
-            <p data-testid="wasm-marker">{wasm_marker()}</p>
-            <p>"Worker: " {health_view}</p>
-        </main>
+        <header class="top">
+            <a href="/" class="brand" data-testid="app-title">"Duraclaw"</a>
+            <Show when=move || gate.get() == Gate::In>
+                <nav>
+                    <a href="/" class:on=move || route.get() == Route::Home>"Sessions"</a>
+                    <a href="/projects" class:on=move || route.get() == Route::Projects>"Projects"</a>
+                    <button class="link-btn" data-testid="logout" on:click=move |_| auth::logout()>
+                        {move || match auth.get() { Auth::SignedIn(me) => format!("Log out {}", me.name), _ => String::new() }}
+                    </button>
+                </nav>
+            </Show>
+        </header>
+        <main>{page}</main>
     }
 }
 

@@ -31,25 +31,19 @@ test("the static index.html has no app content (so whatever the browser shows ca
   assert.match(wasm.headers.get("content-type") ?? "", /application\/wasm/);
 });
 
-test("the dashboard renders its DOM from the wasm and shows the Worker's /health", async () => {
+test("the dashboard renders its DOM from the wasm (the login or set-up screen when logged out)", async () => {
   const { page, errors } = browser;
   await page.goto(`${baseUrl()}/`);
   const title = page.getByTestId("app-title");
   await title.waitFor();
   assert.equal(await title.textContent(), "Duraclaw");
-  // computed in Rust: sum of squares 1..10
-  assert.equal(await page.getByTestId("wasm-marker").textContent(), "rendered by wasm: sum of squares 1..10 = 385");
-  const health = page.locator('[data-testid="health-status"][data-state="ok"]');
-  await health.waitFor();
-  const body = JSON.parse(await health.textContent());
-  assert.equal(body.ok, true);
-  assert.deepEqual(errors, []);
+  await page.locator('[data-testid="login"], [data-testid="setup"], [data-testid="session-list"], [data-testid="no-sessions"]').first().waitFor();
+  assert.deepEqual(errors.filter((e) => !/401/.test(e)), []);
 });
 
 test("a deep link falls back to the SPA (index.html) and renders", async () => {
-  const { page, errors } = browser;
+  const { page } = browser;
   const res = await page.goto(`${baseUrl()}/sessions/some-session-id`);
   assert.equal(res.status(), 200);
-  await page.getByTestId("wasm-marker").waitFor();
-  assert.deepEqual(errors, []);
+  await page.getByTestId("app-title").waitFor();
 });

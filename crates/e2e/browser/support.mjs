@@ -56,3 +56,17 @@ export async function launch({ viewport = { width: 390, height: 800 } } = {}) {
   };
   return { context, page, errors, close };
 }
+
+/**
+ * Where a test run's artifacts (screenshots) go: DURACLAW_ARTIFACTS (scripts/test.sh sets it),
+ * else test-artifacts/latest under the repository root.
+ */
+export function artifactsDir(...sub) {
+  const root = process.env.DURACLAW_ARTIFACTS || join(new URL("../../..", import.meta.url).pathname, "test-artifacts", "latest");
+  return join(root, ...sub);
+}
+
+/** Resolves a package from the npm tools dir (like playwright-core above), e.g. `ws`. */
+export function requireTool(name) {
+  return require(name);
+}

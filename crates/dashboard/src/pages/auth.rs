@@ -1,0 +1,102 @@
+//! First-run set-up (create the admin) and login.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+
+use crate::api::{self, Credentials};
+use crate::{auth, route};
+
+/// Logs in and loads `/api/me`; the app then shows the page that was asked for.
+async fn log_in(name: &str, password: &str) -> Result<(), api::ApiError> {
+    api::post::<Value>("/api/auth/login", &Credentials { name, password }).await?;
+    auth::refresh().await;
+    Ok(())
+}
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let result = log_in(&name.get_untracked(), &password.get_untracked()).await;
+            if let Err(e) = result {
+                error.try_set(Some(e.message));
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="page narrow" data-testid="login">
+            <h1>"Log in"</h1>
+            <form class="form" on:submit=submit>
+                <label>"Name"<input data-testid="login-name" autocomplete="username" required bind:value=name/></label>
+                <label>"Password"<input data-testid="login-password" type="password" autocomplete="current-password" required bind:value=password/></label>
+                {move || error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
+                <button class="btn primary" data-testid="login-submit" disabled=move || busy.get()>"Log in"</button>
+            </form>
+            <p class="muted">"First time here? " <a href="/setup" data-testid="to-setup">"Set up Duraclaw"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn Setup() -> impl IntoView {
+    let name = RwSignal::new(String::from("admin"));
+    let password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let taken = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let (n, p) = (name.get_untracked(), password.get_untracked());
+        if p != confirm.get_untracked() {
+            error.set(Some("The two passwords differ.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let created = api::post::<Value>("/api/auth/signup", &Credentials { name: &n, password: &p }).await;
+            let result = match created {
+                Ok(_) => log_in(&n, &p).await.map(|_| route::navigate("/")),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                taken.try_set(e.status == 403);
+                error.try_set(Some(e.message));
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="page narrow" data-testid="setup">
+            <h1>"Set up Duraclaw"</h1>
+            <p class="muted">"Create the administrator: the first account is the only one that can sign up; it adds everyone else."</p>
+            <form class="form" on:submit=submit>
+                <label>"Name"<input data-testid="setup-name" autocomplete="username" required bind:value=name/></label>
+                <label>"Password"<input data-testid="setup-password" type="password" autocomplete="new-password" minlength="8" required bind:value=password/></label>
+                <label>"Password again"<input data-testid="setup-confirm" type="password" autocomplete="new-password" required bind:value=confirm/></label>
+                {move || error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
+                <button class="btn primary" data-testid="setup-submit" disabled=move || busy.get()>"Create admin"</button>
+            </form>
+            <Show when=move || taken.get()>
+                <p data-testid="setup-taken">"This server is already set up. " <a href="/login">"Log in"</a></p>
+            </Show>
+        </section>
+    }
+}

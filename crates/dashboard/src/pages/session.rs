@@ -1,0 +1,385 @@
+//! The session screen: the conversation as it streams, the requests waiting for the user, the
+//! composer, and the session's controls. Everything here reads `use_session`'s signals.
+//!
+//! Long histories render in pages: only the last [`PAGE`] items are in the DOM until "Load
+//! earlier" is pressed. Each item is drawn once per change of its [`item_rev`] (keyed `For`), so
+//! a streaming message redraws itself alone.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use shared_types::fold::Item;
+use shared_types::{AssistantBlock, ClientCommand, ContentBlock, PendingRequest, Question, Scope, SessionStatus, ToolCall};
+
+use crate::session::{new_client_id, use_session, Link, SessionHandle};
+use crate::{display, render};
+
+/// Items drawn at first, and added by each "Load earlier".
+const PAGE: usize = 60;
+
+#[component]
+pub fn SessionPage(id: String) -> impl IntoView {
+    let s = use_session(id);
+    let shown = RwSignal::new(PAGE);
+    let status = Memo::new(move |_| s.sync.with(|x| x.status()));
+    view! {
+        <section
+            class="session"
+            data-testid="session"
+            data-link=move || s.link.get().name()
+            data-cursor=move || s.sync.with(|x| x.cursor())
+            data-caught-up=move || s.caught_up.get().to_string()
+            data-status=move || status.get().map(SessionStatus::name).unwrap_or("unknown")
+        >
+            <Header s status/>
+            {move || s.notice.get().map(|n| view! {
+                <p class="error notice" data-testid="notice" on:click=move |_| s.notice.set(None)>{n}" ✕"</p>
+            })}
+            <TranscriptView s shown/>
+            <Pending s/>
+            <Composer s status/>
+        </section>
+    }
+}
+
+#[component]
+fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoView {
+    let meta = Memo::new(move |_| s.sync.with(|x| x.meta().cloned()));
+    let title = move || meta.with(|m| m.as_ref().map(|m| m.title.clone()).filter(|t| !t.is_empty()).unwrap_or_else(|| "Session".into()));
+    let place = move || {
+        meta.with(|m| {
+            m.as_ref().map(|m| {
+                let wt = m.worktree.as_ref().map(|w| format!(" / {w}")).unwrap_or_default();
+                let model = m.model.as_ref().map(|x| format!(" · {x}")).unwrap_or_default();
+                format!("{}{wt}{model}", m.project)
+            })
+        })
+    };
+    let usage = move || {
+        s.sync.with(|x| {
+            let t = x.transcript();
+            let input = t.usage.input_tokens + t.usage.cache_read_input_tokens + t.usage.cache_creation_input_tokens;
+            format!("{} · {} in · {} out", display::cost(t.total_cost_usd), display::count(input), display::count(t.usage.output_tokens))
+        })
+    };
+    let status_name = move || status.get().map(SessionStatus::name).unwrap_or("unknown");
+    let working = move || matches!(status.get(), Some(SessionStatus::Running | SessionStatus::Starting | SessionStatus::AwaitingApproval | SessionStatus::AwaitingAnswer));
+    let ended = move || matches!(status.get(), Some(SessionStatus::Ended)) || s.sync.with(|x| x.transcript().ended);
+    let confirm_end = RwSignal::new(false);
+    view! {
+        <header class="session-head">
+            <div class="head-line">
+                <h1 class="session-title" data-testid="session-title">{title}</h1>
+                <LinkIndicator s/>
+            </div>
+            <div class="head-line muted small">
+                <span>{place}</span>
+                <span class=move || format!("badge s-{}", status_name()) data-testid="status">{move || display::status_label(status_name()).to_string()}</span>
+                <span data-testid="usage">{usage}</span>
+            </div>
+            <div class="actions small">
+                <button class="btn" data-testid="interrupt" disabled=move || !working() on:click=move |_| s.send(ClientCommand::Interrupt)>"Interrupt"</button>
+                <Show
+                    when=move || confirm_end.get()
+                    fallback=move || view! { <button class="btn" data-testid="terminate" disabled=ended on:click=move |_| confirm_end.set(true)>"End session"</button> }
+                >
+                    <button class="btn danger" data-testid="terminate-confirm" on:click=move |_| { s.send(ClientCommand::Terminate); confirm_end.set(false) }>"End it for good"</button>
+                    <button class="btn" on:click=move |_| confirm_end.set(false)>"Keep"</button>
+                </Show>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn LinkIndicator(s: SessionHandle) -> impl IntoView {
+    let text = move || match s.link.get() {
+        Link::Live if !s.caught_up.get() => "catching up…",
+        Link::Live => "live",
+        Link::Connecting => "connecting…",
+        Link::Waiting { .. } => "offline · retry",
+    };
+    view! {
+        <button
+            class=move || format!("link link-{}", s.link.get().name())
+            data-testid="link"
+            title="The session's connection; it reconnects by itself. Tap to retry now."
+            on:click=move |_| s.retry_now()
+        >
+            <span class="dot"></span>{text}
+        </button>
+    }
+}
+
+/// Changes whenever what an item shows changes (so the keyed list redraws that item alone).
+fn item_rev(item: &Item) -> u64 {
+    match item {
+        Item::Assistant { message, streaming, .. } => {
+            let len: usize = message
+                .content
+                .iter()
+                .map(|b| match b {
+                    AssistantBlock::Text { text } => text.len(),
+                    AssistantBlock::Thinking { thinking } => thinking.len(),
+                    AssistantBlock::ToolUse { .. } => 1,
+                })
+                .sum();
+            (len as u64) << 1 | u64::from(*streaming)
+        }
+        Item::Tool(t) => {
+            u64::from(t.pending) | u64::from(t.result.is_some()) << 1 | (t.decision.map_or(0, |d| d as u64 + 1) << 2)
+        }
+        Item::Question { answers, decision, .. } => u64::from(answers.is_some()) | (decision.map_or(0, |d| d as u64 + 1) << 1),
+        _ => 0,
+    }
+}
+
+#[component]
+fn TranscriptView(s: SessionHandle, shown: RwSignal<usize>) -> impl IntoView {
+    let total = Memo::new(move |_| s.sync.with(|x| x.transcript().items.len()));
+    let hidden = move || total.get().saturating_sub(shown.get());
+    let keys = move || {
+        s.sync.with(|x| {
+            let items = &x.transcript().items;
+            let start = items.len().saturating_sub(shown.get());
+            (start..items.len()).map(|i| (i, item_rev(&items[i]))).collect::<Vec<_>>()
+        })
+    };
+    let sending = move || {
+        s.sync.with(|x| {
+            x.unacked()
+                .iter()
+                .filter_map(|f| match &f.command {
+                    ClientCommand::Message { client_id, content } => Some((client_id.clone(), render::content_text(content))),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // Follow the bottom while the reader is there.
+    let stick = RwSignal::new(true);
+    let on_scroll = window_event_listener_untyped("scroll", move |_| {
+        let w = window();
+        let y = w.scroll_y().unwrap_or(0.0) + w.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+        let height = document().document_element().map(|e| e.scroll_height() as f64).unwrap_or(0.0);
+        stick.set(y >= height - 120.0);
+    });
+    on_cleanup(move || on_scroll.remove());
+    Effect::new(move |_| {
+        s.sync.track();
+        if stick.get_untracked() {
+            request_animation_frame(|| {
+                let height = document().document_element().map(|e| e.scroll_height()).unwrap_or(0);
+                window().scroll_to_with_x_and_y(0.0, f64::from(height));
+            });
+        }
+    });
+    let load_earlier = move |_| {
+        let before = document().document_element().map(|e| e.scroll_height()).unwrap_or(0);
+        let y = window().scroll_y().unwrap_or(0.0);
+        stick.set(false);
+        shown.update(|n| *n += PAGE * 2);
+        request_animation_frame(move || {
+            let after = document().document_element().map(|e| e.scroll_height()).unwrap_or(0);
+            window().scroll_to_with_x_and_y(0.0, y + f64::from(after - before));
+        });
+    };
+    view! {
+        <div class="transcript" data-testid="transcript">
+            <Show when=move || { hidden() > 0 }>
+                <button class="btn earlier" data-testid="load-earlier" on:click=load_earlier>
+                    {move || format!("Load earlier ({} more)", hidden())}
+                </button>
+            </Show>
+            <Show when=move || total.get() == 0 && s.caught_up.get()>
+                <p class="muted">"Nothing yet."</p>
+            </Show>
+            <For
+                each=keys
+                key=|k| *k
+                children=move |(i, _)| s.sync.with_untracked(|x| x.transcript().items.get(i).map(item_view))
+            />
+            <For
+                each=sending
+                key=|(id, _)| id.clone()
+                children=|(_, text)| view! {
+                    <div class="msg user sending" data-testid="sending"><div class="bubble">{text}</div><small class="muted">"sending…"</small></div>
+                }
+            />
+        </div>
+    }
+}
+
+/// One transcript item, drawn once per change (see [`item_rev`]) as escaped HTML.
+fn item_view(item: &Item) -> AnyView {
+    view! { <div class="item" inner_html=render::item(item)></div> }.into_any()
+}
+
+/// Requests waiting for a human, always in view above the composer, whatever page is shown.
+#[component]
+fn Pending(s: SessionHandle) -> impl IntoView {
+    let pending = move || s.sync.with(|x| x.transcript().pending.clone());
+    view! {
+        <div class="pending" data-testid="pending">
+            <For
+                each=pending
+                key=|p| p.tool_call_id().to_string()
+                children=move |p| match p {
+                    PendingRequest::Tool { tool_call } => view! { <ApprovalCard s call=tool_call/> }.into_any(),
+                    PendingRequest::Question { tool_call_id, questions } => view! { <QuestionCard s id=tool_call_id questions/> }.into_any(),
+                }
+            />
+        </div>
+    }
+}
+
+/// Whether a decision for `id` was sent and not yet seen to take effect.
+fn answering(s: SessionHandle, id: String) -> Memo<bool> {
+    Memo::new(move |_| {
+        s.sync.with(|x| {
+            x.unacked().iter().any(|f| match &f.command {
+                ClientCommand::ToolApprove { tool_call_id, .. }
+                | ClientCommand::ToolDeny { tool_call_id, .. }
+                | ClientCommand::QuestionAnswer { tool_call_id, .. } => *tool_call_id == id,
+                _ => false,
+            })
+        })
+    })
+}
+
+#[component]
+fn ApprovalCard(s: SessionHandle, call: ToolCall) -> impl IntoView {
+    let sending = answering(s, call.id.clone());
+    let denying = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let id = StoredValue::new(call.id.clone());
+    let approve = move |scope: Scope| s.send(ClientCommand::ToolApprove { tool_call_id: id.get_value(), scope });
+    let deny = move |_| {
+        let r = reason.get_untracked().trim().to_string();
+        let reason = if r.is_empty() { "Denied from the dashboard.".to_string() } else { r };
+        s.send(ClientCommand::ToolDeny { tool_call_id: id.get_value(), reason });
+    };
+    view! {
+        <div class="card approval" data-testid="approval" data-tool=call.name.clone() data-id=call.id.clone()>
+            <div class="card-head"><strong>{call.name.clone()}</strong><span class="muted">" wants to run"</span></div>
+            <div class="tool-sum">{render::tool_summary(&call.name, &call.input)}</div>
+            {call.reason.clone().map(|r| view! { <p class="muted small">{r}</p> })}
+            <div inner_html=render::tool_input(&call.name, &call.input)></div>
+            <div class="actions">
+                <button class="btn primary" data-testid="approve-once" disabled=move || sending.get() on:click=move |_| approve(Scope::Once)>"Approve once"</button>
+                <button class="btn" data-testid="approve-session" disabled=move || sending.get() on:click=move |_| approve(Scope::Session)>"Approve for this session"</button>
+                <button class="btn danger" data-testid="deny" disabled=move || sending.get() on:click=move |_| denying.update(|d| *d = !*d)>"Deny…"</button>
+            </div>
+            <Show when=move || denying.get() && !sending.get()>
+                <div class="form">
+                    <textarea data-testid="deny-reason" rows="2" placeholder="Why? (Claude reads this)" bind:value=reason></textarea>
+                    <button class="btn danger" data-testid="deny-confirm" on:click=deny>"Deny"</button>
+                </div>
+            </Show>
+            <Show when=move || sending.get()><p class="muted small">"Sending…"</p></Show>
+        </div>
+    }
+}
+
+#[component]
+fn QuestionCard(s: SessionHandle, id: String, questions: Vec<Question>) -> impl IntoView {
+    let sending = answering(s, id.clone());
+    let picks: Vec<(Question, RwSignal<Vec<String>>, RwSignal<String>)> =
+        questions.into_iter().map(|q| (q, RwSignal::new(Vec::new()), RwSignal::new(String::new()))).collect();
+    let picks = StoredValue::new(picks);
+    let answer_of = |chosen: &[String], other: &str| {
+        let mut parts = chosen.to_vec();
+        if !other.trim().is_empty() {
+            parts.push(other.trim().to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    };
+    let answers = move || -> Option<BTreeMap<String, String>> {
+        picks.with_value(|ps| {
+            ps.iter()
+                .map(|(q, chosen, other)| Some((q.question.clone(), answer_of(&chosen.get(), &other.get())?)))
+                .collect()
+        })
+    };
+    let id = StoredValue::new(id.clone());
+    let submit = move |_| {
+        if let Some(answers) = answers() {
+            s.send(ClientCommand::QuestionAnswer { tool_call_id: id.get_value(), answers });
+        }
+    };
+    let group = id.get_value();
+    let body = picks.with_value(|ps| {
+        ps.iter()
+            .enumerate()
+            .map(|(qi, (q, chosen, other))| {
+                let (chosen, other) = (*chosen, *other);
+                let multi = q.multi_select;
+                let name = format!("{group}-{qi}");
+                view! {
+                    <fieldset class="question" data-testid="question">
+                        <legend>{(!q.header.is_empty()).then(|| view! { <span class="badge">{q.header.clone()}</span>" " })}{q.question.clone()}</legend>
+                        {q.options.iter().map(|o| {
+                            let label = o.label.clone();
+                            let toggle = move |_| {
+                                let label = label.clone();
+                                chosen.update(|c| {
+                                    if !multi {
+                                        *c = vec![label];
+                                    } else if let Some(pos) = c.iter().position(|x| *x == label) {
+                                        c.remove(pos);
+                                    } else {
+                                        c.push(label);
+                                    }
+                                })
+                            };
+                            view! {
+                                <label class="opt" data-testid="option">
+                                    <input type=if multi { "checkbox" } else { "radio" } name=name.clone() on:change=toggle/>
+                                    <span>{o.label.clone()}{(!o.description.is_empty()).then(|| view! { <small class="muted">" — "{o.description.clone()}</small> })}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                        <input class="other" data-testid="answer-other" placeholder="Other answer" bind:value=other/>
+                    </fieldset>
+                }
+            })
+            .collect_view()
+    });
+    view! {
+        <div class="card question-card" data-testid="question-card">
+            <div class="card-head"><strong>"Claude asks"</strong></div>
+            {body}
+            <div class="actions">
+                <button class="btn primary" data-testid="answer-submit" disabled=move || sending.get() || answers().is_none() on:click=submit>"Answer"</button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Composer(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoView {
+    let text = RwSignal::new(String::new());
+    let busy = move || matches!(status.get(), Some(SessionStatus::Running | SessionStatus::Starting | SessionStatus::AwaitingApproval | SessionStatus::AwaitingAnswer));
+    let ended = move || matches!(status.get(), Some(SessionStatus::Ended)) || s.sync.with(|x| x.transcript().ended);
+    let send = move || {
+        let t = text.get_untracked().trim().to_string();
+        if t.is_empty() {
+            return;
+        }
+        s.send(ClientCommand::Message { client_id: new_client_id(), content: vec![ContentBlock::text(t)] });
+        text.set(String::new());
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send() }>
+            <textarea
+                data-testid="composer-input"
+                rows="2"
+                placeholder=move || if ended() { "This session has ended." } else if busy() { "Claude is working: your message waits for this turn." } else { "Message Claude (Ctrl+Enter sends)" }
+                disabled=ended
+                bind:value=text
+                on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send() }
+            ></textarea>
+            <button class="btn primary" data-testid="composer-send" disabled=ended>{move || if busy() { "Queue" } else { "Send" }}</button>
+        </form>
+    }
+}

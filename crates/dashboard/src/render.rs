@@ -1,0 +1,400 @@
+//! Text to HTML for the transcript: a small markdown subset, diffs, and what a tool call shows.
+//!
+//! Everything here returns HTML strings that escape every piece of input (only the tags written
+//! here are emitted), set with `inner_html`: building a long transcript this way costs far less
+//! code and time than one reactive node per span, and the content never changes once drawn.
+
+use serde_json::Value;
+use shared_types::fold::{Item, ToolItem};
+use shared_types::{AssistantBlock, ContentBlock, Decision};
+
+use crate::display;
+
+/// The most of one tool result drawn; the rest is summarised.
+const RESULT_MAX: usize = 16 * 1024;
+
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
+    out
+}
+
+/// The markdown people and models write in chat: paragraphs, fenced code blocks, `#` headings,
+/// `-`/`1.` lists, `>` quotes, and inline code, bold and http(s) links.
+pub fn markdown(src: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 64);
+    let mut para: Vec<&str> = Vec::new();
+    let mut list: Option<&'static str> = None;
+    let mut lines = src.lines();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        if t.starts_with("```") {
+            flush(&mut out, &mut para, &mut list);
+            out.push_str("<pre><code>");
+            for code in lines.by_ref() {
+                if code.trim_start().starts_with("```") {
+                    break;
+                }
+                escape_into(&mut out, code);
+                out.push('\n');
+            }
+            out.push_str("</code></pre>");
+        } else if t.is_empty() {
+            flush(&mut out, &mut para, &mut list);
+        } else if let Some(rest) = heading(t) {
+            flush(&mut out, &mut para, &mut list);
+            out.push_str("<h4>");
+            inline(&mut out, rest);
+            out.push_str("</h4>");
+        } else if let Some((kind, rest)) = list_item(t) {
+            flush_para(&mut out, &mut para);
+            if list != Some(kind) {
+                close_list(&mut out, &mut list);
+                out.push_str(if kind == "ul" { "<ul>" } else { "<ol>" });
+                list = Some(kind);
+            }
+            out.push_str("<li>");
+            inline(&mut out, rest);
+            out.push_str("</li>");
+        } else if let Some(rest) = t.strip_prefix('>') {
+            flush(&mut out, &mut para, &mut list);
+            out.push_str("<blockquote>");
+            inline(&mut out, rest.trim_start());
+            out.push_str("</blockquote>");
+        } else {
+            close_list(&mut out, &mut list);
+            para.push(line);
+        }
+    }
+    flush(&mut out, &mut para, &mut list);
+    out
+}
+
+fn heading(t: &str) -> Option<&str> {
+    let hashes = t.bytes().take_while(|&b| b == b'#').count();
+    (1..=6).contains(&hashes).then(|| t[hashes..].strip_prefix(' ')).flatten()
+}
+
+fn list_item(t: &str) -> Option<(&'static str, &str)> {
+    if let Some(rest) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")).or_else(|| t.strip_prefix("+ ")) {
+        return Some(("ul", rest));
+    }
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    (digits > 0 && digits < 4).then(|| t[digits..].strip_prefix(". ")).flatten().map(|rest| ("ol", rest))
+}
+
+fn flush(out: &mut String, para: &mut Vec<&str>, list: &mut Option<&'static str>) {
+    flush_para(out, para);
+    close_list(out, list);
+}
+
+fn flush_para(out: &mut String, para: &mut Vec<&str>) {
+    if para.is_empty() {
+        return;
+    }
+    out.push_str("<p>");
+    inline(out, &para.join("\n"));
+    out.push_str("</p>");
+    para.clear();
+}
+
+fn close_list(out: &mut String, list: &mut Option<&'static str>) {
+    if let Some(kind) = list.take() {
+        out.push_str(if kind == "ul" { "</ul>" } else { "</ol>" });
+    }
+}
+
+/// Inline code spans, `**bold**` and `[text](http...)` links; everything else is escaped text.
+fn inline(out: &mut String, s: &str) {
+    let mut rest = s;
+    while !rest.is_empty() {
+        let next = rest.find(['`', '*', '[']).unwrap_or(rest.len());
+        escape_into(out, &rest[..next]);
+        rest = &rest[next..];
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(code) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
+            out.push_str("<code>");
+            escape_into(out, code.0);
+            out.push_str("</code>");
+            rest = code.1;
+        } else if let Some(bold) = rest.strip_prefix("**").and_then(|r| r.split_once("**")).filter(|b| !b.0.is_empty()) {
+            out.push_str("<strong>");
+            escape_into(out, bold.0);
+            out.push_str("</strong>");
+            rest = bold.1;
+        } else if let Some((text, url, after)) = link(rest) {
+            out.push_str("<a rel=\"noopener noreferrer\" target=\"_blank\" href=\"");
+            escape_into(out, url);
+            out.push_str("\">");
+            escape_into(out, text);
+            out.push_str("</a>");
+            rest = after;
+        } else {
+            let c = rest.chars().next().map_or(1, char::len_utf8);
+            escape_into(out, &rest[..c]);
+            rest = &rest[c..];
+        }
+    }
+}
+
+fn link(s: &str) -> Option<(&str, &str, &str)> {
+    let (text, after) = s.strip_prefix('[')?.split_once("](")?;
+    let (url, after) = after.split_once(')')?;
+    (url.starts_with("https://") || url.starts_with("http://")).then_some((text, url, after))
+}
+
+/// A unified diff, each line coloured by its kind.
+pub fn patch(patch: &str) -> String {
+    let mut out = String::from("<pre class=\"diff\">");
+    for line in patch.lines() {
+        let class = match line.as_bytes().first() {
+            Some(b'+') if !line.starts_with("+++") => "add",
+            Some(b'-') if !line.starts_with("---") => "del",
+            Some(b'@') => "hunk",
+            _ => "ctx",
+        };
+        diff_line(&mut out, class, line);
+    }
+    out.push_str("</pre>");
+    out
+}
+
+fn diff_line(out: &mut String, class: &str, line: &str) {
+    out.push_str("<span class=\"");
+    out.push_str(class);
+    out.push_str("\">");
+    escape_into(out, line);
+    out.push_str("</span>\n");
+}
+
+/// An edit as a diff: the lines both sides share at the start and end as context, the middle as
+/// removed and added lines.
+pub fn edit(old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let head = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let tail = a[head..].iter().rev().zip(b[head..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let mut out = String::from("<pre class=\"diff\">");
+    for l in &a[..head] {
+        diff_line(&mut out, "ctx", &format!(" {l}"));
+    }
+    for l in &a[head..a.len() - tail] {
+        diff_line(&mut out, "del", &format!("-{l}"));
+    }
+    for l in &b[head..b.len() - tail] {
+        diff_line(&mut out, "add", &format!("+{l}"));
+    }
+    for l in &a[a.len() - tail..] {
+        diff_line(&mut out, "ctx", &format!(" {l}"));
+    }
+    out.push_str("</pre>");
+    out
+}
+
+fn str_field<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Value::as_str)
+}
+
+/// The one line that says what a tool call does: the command, the file, the pattern...
+pub fn tool_summary(name: &str, input: &Value) -> String {
+    let key = match name {
+        "Bash" => "command",
+        "Read" | "Write" | "Edit" | "MultiEdit" => "file_path",
+        "NotebookEdit" => "notebook_path",
+        "Glob" | "Grep" => "pattern",
+        "WebFetch" => "url",
+        "WebSearch" => "query",
+        _ => "description",
+    };
+    str_field(input, key)
+        .map(str::to_string)
+        .or_else(|| input.as_object().and_then(|o| o.values().find_map(Value::as_str)).map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A tool call's input: the command for Bash, a diff for Edit/MultiEdit/Write, JSON otherwise.
+pub fn tool_input(name: &str, input: &Value) -> String {
+    match name {
+        "Bash" => format!("<pre class=\"cmd\">$ {}</pre>", escape(str_field(input, "command").unwrap_or(""))),
+        "Edit" => edit(str_field(input, "old_string").unwrap_or(""), str_field(input, "new_string").unwrap_or("")),
+        "Write" => edit("", str_field(input, "content").unwrap_or("")),
+        "MultiEdit" => input
+            .get("edits")
+            .and_then(Value::as_array)
+            .map(|edits| {
+                edits
+                    .iter()
+                    .map(|e| edit(str_field(e, "old_string").unwrap_or(""), str_field(e, "new_string").unwrap_or("")))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => format!("<pre>{}</pre>", escape(&serde_json::to_string_pretty(input).unwrap_or_default())),
+    }
+}
+
+/// A tool result as text: a string, the text of content blocks, stdout/stderr, or JSON.
+pub fn result_text(result: &Value) -> String {
+    match result {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .map(|b| str_field(b, "text").map(str::to_string).unwrap_or_else(|| b.to_string()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Object(o) if o.contains_key("stdout") || o.contains_key("stderr") => {
+            let out = [str_field(result, "stdout"), str_field(result, "stderr")];
+            out.into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n")
+        }
+        Value::Null => String::new(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// A tool result as a `<pre>`, cut at [`RESULT_MAX`] bytes.
+pub fn tool_result(result: &Value) -> String {
+    let text = result_text(result);
+    let mut cut = text.len().min(RESULT_MAX);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut out = String::from("<pre class=\"result\">");
+    escape_into(&mut out, &text[..cut]);
+    if cut < text.len() {
+        out.push_str(&format!("\n… {} more bytes", text.len() - cut));
+    }
+    out.push_str("</pre>");
+    out
+}
+
+/// A user message's text; images show as `[image]`.
+pub fn content_text(content: &[ContentBlock]) -> String {
+    content
+        .iter()
+        .map(|b| match b {
+            ContentBlock::Text { text } => text.as_str(),
+            ContentBlock::Image { .. } => "[image]",
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Opens an item's element with the attributes the browser tests read (`data-kind`, `data-seq`).
+fn open_item(out: &mut String, tag: &str, class: &str, kind: &str, seq: u64, extra: &str) {
+    out.push_str(&format!("<{tag} class=\"{class}\" data-testid=\"item\" data-kind=\"{kind}\" data-seq=\"{seq}\"{extra}>"));
+}
+
+/// One transcript item as HTML: a message, a tool card, a question, a turn's end, an error.
+pub fn item(item: &Item) -> String {
+    let mut out = String::new();
+    match item {
+        Item::User { seq, content, queued, .. } => {
+            open_item(&mut out, "div", if *queued { "msg user queued" } else { "msg user" }, "user", *seq, "");
+            out.push_str("<div class=\"bubble\">");
+            escape_into(&mut out, &content_text(content));
+            out.push_str("</div></div>");
+        }
+        Item::Assistant { seq, message, streaming } => {
+            let shown: Vec<&AssistantBlock> = message.content.iter().filter(|b| !matches!(b, AssistantBlock::ToolUse { .. })).collect();
+            if shown.is_empty() {
+                return out;
+            }
+            open_item(&mut out, "div", if *streaming { "msg assistant streaming" } else { "msg assistant" }, "assistant", *seq, "");
+            for block in shown {
+                match block {
+                    AssistantBlock::Text { text } => out.push_str(&format!("<div class=\"md\">{}</div>", markdown(text))),
+                    AssistantBlock::Thinking { thinking } => out.push_str(&format!(
+                        "<details class=\"thinking\"><summary>Thinking</summary><div class=\"md\">{}</div></details>",
+                        markdown(thinking)
+                    )),
+                    AssistantBlock::ToolUse { .. } => {}
+                }
+            }
+            out.push_str("</div>");
+        }
+        Item::Tool(t) => tool(&mut out, t),
+        Item::Question { seq, questions, answers, decision, .. } => {
+            let state = match (answers, decision) {
+                (Some(_), _) => "answered",
+                (None, Some(Decision::Denied)) => "declined",
+                (None, Some(Decision::Expired)) => "expired",
+                _ => "waiting",
+            };
+            open_item(&mut out, "div", "card question-item", "question", *seq, &format!(" data-state=\"{state}\""));
+            for q in questions {
+                let answer = answers.as_ref().and_then(|a| a.get(&q.question)).map_or("—", String::as_str);
+                out.push_str("<p><strong>");
+                escape_into(&mut out, &q.question);
+                out.push_str("</strong><br><span class=\"answer\">");
+                escape_into(&mut out, answer);
+                out.push_str("</span></p>");
+            }
+            out.push_str("</div>");
+        }
+        Item::Result { seq, cost_usd, duration_ms, is_error, .. } => {
+            open_item(&mut out, "div", "turn-end", "result", *seq, "");
+            let what = if *is_error { "turn failed" } else { "turn done" };
+            out.push_str(&format!("{what} · {} · {:.1} s</div>", display::cost(*cost_usd), *duration_ms as f64 / 1000.0));
+        }
+        Item::Error { seq, message, fatal, .. } => {
+            open_item(&mut out, "div", "msg error", "error", *seq, "");
+            out.push_str(if *fatal { "Fatal: " } else { "Error: " });
+            escape_into(&mut out, message);
+            out.push_str("</div>");
+        }
+        Item::Complete { seq, summary } => {
+            open_item(&mut out, "div", "complete", "complete", *seq, "");
+            out.push_str("Session ended. ");
+            escape_into(&mut out, summary);
+            out.push_str("</div>");
+        }
+    }
+    out
+}
+
+fn tool(out: &mut String, t: &ToolItem) {
+    let state = match (t.pending, t.decision, &t.result) {
+        (true, _, _) => "waiting",
+        (_, Some(Decision::Denied), _) => "denied",
+        (_, Some(Decision::Expired), _) => "expired",
+        (_, _, Some(_)) if t.is_error => "error",
+        (_, _, Some(_)) => "done",
+        _ => "running",
+    };
+    let open = t.pending || t.is_error || matches!(t.name.as_str(), "Bash" | "Edit" | "MultiEdit" | "Write");
+    let name = escape(&t.name);
+    let extra = format!(" data-tool=\"{name}\" data-state=\"{state}\"{}", if open { " open" } else { "" });
+    open_item(out, "details", &format!("tool t-{state}"), "tool", t.seq, &extra);
+    out.push_str(&format!(
+        "<summary><span class=\"tool-name\">{name}</span><span class=\"tool-sum\">{}</span><span class=\"badge t-{state}\">{state}</span></summary>",
+        escape(&tool_summary(&t.name, &t.input))
+    ));
+    out.push_str(&tool_input(&t.name, &t.input));
+    if let Some(r) = &t.result {
+        out.push_str("<div data-testid=\"tool-result\">");
+        out.push_str(&tool_result(r));
+        out.push_str("</div>");
+    }
+    if let (Some(by), Some(d)) = (&t.resolved_by, t.decision) {
+        let what = match d {
+            Decision::Approved => "approved",
+            Decision::Denied => "denied",
+            Decision::Expired => "expired",
+        };
+        out.push_str(&format!("<p class=\"muted small\">{what} by {}</p>", escape(by)));
+    }
+    out.push_str("</details>");
+}

@@ -1,0 +1,264 @@
+// The dashboard's journeys, written once and run against two back ends: the real stack
+// (dashboard-stack.test.mjs: wrangler dev + gateway + CLI + fake model) and the contract fake
+// (dashboard-mock.test.mjs). Prompts script the model with the fake Anthropic API's directives.
+import assert from "node:assert/strict";
+import { mkdir } from "node:fs/promises";
+import { artifactsDir } from "./support.mjs";
+
+export const ADMIN = { name: process.env.DURACLAW_E2E_USER || "admin", password: process.env.DURACLAW_E2E_PASSWORD || "e2e-password-1234" };
+export const SIZES = { phone: { width: 390, height: 844 }, laptop: { width: 1280, height: 800 } };
+
+/** Screenshots the page at both sizes into <artifacts>/screenshots/<tag>-<screen>-<size>.png. */
+export async function screenshots(page, tag, screen) {
+  const dir = artifactsDir("screenshots");
+  await mkdir(dir, { recursive: true });
+  const before = page.viewportSize();
+  for (const [size, viewport] of Object.entries(SIZES)) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(100);
+    await page.screenshot({ path: `${dir}/${tag}-${screen}-${size}.png`, fullPage: false });
+  }
+  if (before) await page.setViewportSize(before);
+}
+
+/** Signs in through the UI: the set-up screen when the server is new, else login. */
+export async function signInThroughUi(page, base, { shoot } = {}) {
+  await page.goto(`${base}/setup`);
+  await page.getByTestId("setup").waitFor();
+  if (shoot) await shoot("setup");
+  await page.getByTestId("setup-name").fill(ADMIN.name);
+  await page.getByTestId("setup-password").fill(ADMIN.password);
+  await page.getByTestId("setup-confirm").fill(ADMIN.password);
+  await page.getByTestId("setup-submit").click();
+  const outcome = await Promise.race([
+    page.getByTestId("logout").waitFor({ timeout: 20_000 }).then(() => "in"),
+    page.getByTestId("setup-taken").waitFor({ timeout: 20_000 }).then(() => "taken"),
+  ]);
+  if (outcome === "taken") {
+    await page.goto(`${base}/login`);
+    await page.getByTestId("login").waitFor();
+    if (shoot) await shoot("login");
+    await page.getByTestId("login-name").fill(ADMIN.name);
+    await page.getByTestId("login-password").fill(ADMIN.password);
+    await page.getByTestId("login-submit").click();
+    await page.getByTestId("logout").waitFor();
+  }
+  return outcome;
+}
+
+/** Signs a browser context in through the API (for the second device); the admin must exist. */
+export async function signInContext(context, base) {
+  const res = await context.request.post(`${base}/api/auth/login`, { data: ADMIN });
+  assert.equal(res.status(), 200, `login failed: ${await res.text()}`);
+}
+
+/** Makes sure the admin exists and `context` is signed in. */
+export async function ensureSignedIn(context, base) {
+  await context.request.post(`${base}/api/auth/signup`, { data: ADMIN });
+  await signInContext(context, base);
+}
+
+/** Starts a session from the Projects screen; returns its id. */
+export async function startSession(page, base, prompt, { project } = {}) {
+  await page.goto(`${base}/projects`);
+  const card = project ? page.locator(`[data-testid="project"][data-name="${project}"]`) : page.getByTestId("project").first();
+  await card.getByTestId("start-session").click();
+  await page.getByTestId("new-session").waitFor();
+  await page.getByTestId("prompt").fill(prompt);
+  await page.getByTestId("start").click();
+  await page.waitForURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
+  await page.getByTestId("session").waitFor();
+  return decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
+}
+
+/** Waits for the session screen to show `status` (the DO's, from the frames). */
+export async function waitStatus(page, status, timeout = 60_000) {
+  await page.locator(`[data-testid="session"][data-status="${status}"]`).waitFor({ timeout });
+}
+
+/** The transcript as [kind, seq, text] rows: what "nothing missing, nothing doubled" compares. */
+export async function transcriptRows(page) {
+  return page.$$eval('[data-testid="transcript"] [data-testid="item"]', (els) =>
+    els.map((e) => [e.dataset.kind, Number(e.dataset.seq), e.textContent.trim()]));
+}
+
+export function assertNoDuplicateSeqs(rows) {
+  // a message and the tool card it opens share the message's seq: (kind, seq) is the identity
+  const keys = rows.map((r) => `${r[0]}@${r[1]}`);
+  assert.equal(new Set(keys).size, keys.length, `an item is drawn twice: ${keys}`);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i][1] >= rows[i - 1][1], `items out of order: ${keys}`);
+}
+
+/** The transcript a fresh page (no kept state, full replay) shows for the same session. */
+export async function freshRows(context, base, id) {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${base}/sessions/${encodeURIComponent(id)}`);
+    await page.locator('[data-testid="session"][data-caught-up="true"]').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(300);
+    return await transcriptRows(page);
+  } finally {
+    await page.close();
+  }
+}
+
+export const BASH_PROMPT = 'Run it please [[tool:bash cmd="echo duraclaw-e2e-ok"]]';
+export const SLOW_TEXT = Array.from({ length: 40 }, (_, i) => `word${i + 1}`).join(" ");
+export const slowPrompt = (ms, chunks) => `Stream it [[slow ms=${ms} chunks=${chunks}]] [[text "${SLOW_TEXT}"]]`;
+
+/** The whole journey: set-up, every screen, a session with a tool call approved, its result. */
+export async function journey({ base, page, tag }) {
+  const shoot = (screen) => screenshots(page, tag, screen);
+  await signInThroughUi(page, base, { shoot });
+  await page.goto(`${base}/`);
+  await page.locator('[data-testid="session-list"], [data-testid="no-sessions"]').first().waitFor();
+  await shoot("home");
+  await page.goto(`${base}/projects`);
+  await page.getByTestId("project").first().waitFor();
+  await shoot("projects");
+
+  // a bad rule is refused before anything is sent
+  await page.getByTestId("project").first().getByTestId("start-session").click();
+  await page.getByTestId("new-session").waitFor();
+  await page.locator("details.policy summary").click();
+  await page.getByTestId("allow-rules").fill("Bash(git status*)\nBash(unclosed");
+  await page.getByTestId("rule-error").first().waitFor();
+  assert.equal(await page.getByTestId("start").isDisabled(), true);
+  await shoot("new-session");
+  await page.getByTestId("allow-rules").fill("Read");
+  assert.equal(await page.getByTestId("rule-error").count(), 0);
+  await page.getByTestId("prompt").fill(BASH_PROMPT);
+  await page.getByTestId("start").click();
+  await page.waitForURL(/\/sessions\/[^/]+$/, { timeout: 30_000 });
+  const id = decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
+
+  const card = page.locator('[data-testid="approval"][data-tool="Bash"]');
+  await card.waitFor({ timeout: 60_000 });
+  assert.match(await card.textContent(), /echo duraclaw-e2e-ok/);
+  await waitStatus(page, "awaiting_approval");
+  await shoot("session-approval");
+  await card.getByTestId("approve-once").click();
+  const tool = page.locator('[data-kind="tool"][data-tool="Bash"][data-state="done"]');
+  await tool.waitFor({ timeout: 60_000 });
+  assert.match(await tool.getByTestId("tool-result").textContent(), /duraclaw-e2e-ok/);
+  await page.locator('[data-kind="assistant"]', { hasText: "tool result (error=false)" }).waitFor({ timeout: 60_000 });
+  await waitStatus(page, "idle");
+  assert.equal(await card.count(), 0, "the approval card is gone once resolved");
+  await shoot("session");
+
+  await page.goto(`${base}/`);
+  await page.locator(`[data-testid="session-row"][data-id="${id}"]`).waitFor({ timeout: 30_000 });
+  await shoot("home-with-session");
+  await page.goto(`${base}/projects/${encodeURIComponent(await firstProject(page, base))}`);
+  await page.getByTestId("worktree-panel").waitFor();
+  await page.locator('[data-testid="kata"], [data-testid="kata-none"]').first().waitFor();
+  await shoot("worktree-kata");
+  await page.getByTestId("tab-files").click();
+  await page.getByTestId("files").waitFor();
+  await shoot("worktree-files");
+  await page.getByTestId("tab-diff").click();
+  await page.locator('[data-testid="diff-file"], [data-testid="diff-clean"]').first().waitFor();
+  await shoot("worktree-diff");
+  return id;
+}
+
+async function firstProject(page, base) {
+  const res = await page.request.get(`${base}/api/projects`);
+  assert.equal(res.status(), 200);
+  return (await res.json())[0].name;
+}
+
+/** A request raised on device A is approved on device B; both see it resolved. */
+export async function approveFromSecondDevice({ base, a, b }) {
+  const id = await startSession(a, base, BASH_PROMPT);
+  await a.locator('[data-testid="approval"][data-tool="Bash"]').waitFor({ timeout: 60_000 });
+  await b.goto(`${base}/sessions/${encodeURIComponent(id)}`);
+  const cardB = b.locator('[data-testid="approval"][data-tool="Bash"]');
+  await cardB.waitFor({ timeout: 30_000 });
+  await cardB.getByTestId("approve-once").click();
+  for (const page of [a, b]) {
+    await page.locator('[data-kind="tool"][data-tool="Bash"][data-state="done"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="approval"]').waitFor({ state: "detached", timeout: 30_000 });
+    await waitStatus(page, "idle");
+  }
+  return id;
+}
+
+/** A prompt typed on one device shows on the other, with the reply. */
+export async function promptFromOtherDevice({ a, b }) {
+  const text = `hello from device B ${Date.now()}`;
+  await b.getByTestId("composer-input").fill(text);
+  await b.getByTestId("composer-send").click();
+  await a.locator('[data-kind="user"]', { hasText: text }).waitFor({ timeout: 30_000 });
+  await a.locator('[data-kind="assistant"]', { hasText: `You said: ${text}` }).waitFor({ timeout: 60_000 });
+  for (const page of [a, b]) assertNoDuplicateSeqs(await transcriptRows(page));
+}
+
+/** Reload while a reply streams: the end state has the reply once, whole, like a fresh load. */
+export async function reloadMidStream({ base, page, context }) {
+  const id = await startSession(page, base, slowPrompt(150, 40));
+  await page.locator('[data-kind="assistant"].streaming').waitFor({ timeout: 60_000 });
+  await page.reload();
+  await page.getByTestId("session").waitFor();
+  await waitStatus(page, "idle");
+  await page.locator('[data-kind="result"]').last().waitFor();
+  await page.waitForTimeout(300);
+  const rows = await transcriptRows(page);
+  assertNoDuplicateSeqs(rows);
+  const replies = rows.filter((r) => r[0] === "assistant" && r[2].includes("word1 "));
+  assert.equal(replies.length, 1, "the streamed reply shows once");
+  assert.equal(replies[0][2], SLOW_TEXT);
+  assert.deepEqual(rows, await freshRows(context, base, id));
+}
+
+/** Cut every connection (at a TCP proxy) while a reply streams; restore; the page catches up. */
+export async function socketCut({ proxy, page, context, directBase, cutMs }) {
+  const base = proxy.url;
+  const id = await startSession(page, base, slowPrompt(Math.max(50, Math.round(cutMs / 80)), 40));
+  await page.locator('[data-kind="assistant"].streaming').waitFor({ timeout: 60_000 });
+  proxy.cut();
+  await page.locator('[data-testid="session"][data-link="offline"]').waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(cutMs);
+  proxy.restore();
+  await page.locator('[data-testid="session"][data-link="live"]').waitFor({ timeout: 60_000 });
+  await waitStatus(page, "idle");
+  await page.locator('[data-testid="session"][data-caught-up="true"]').waitFor();
+  await page.waitForTimeout(300);
+  const rows = await transcriptRows(page);
+  assertNoDuplicateSeqs(rows);
+  const replies = rows.filter((r) => r[0] === "assistant" && r[2].includes("word1 "));
+  assert.equal(replies.length, 1);
+  assert.equal(replies[0][2], SLOW_TEXT);
+  assert.deepEqual(rows, await freshRows(context, directBase, id));
+}
+
+/** Milliseconds from navigation to the session list drawn, with the CPU slowed `rate` times. */
+export async function listDrawMs({ base, context, rate = 4 }) {
+  const page = await context.newPage();
+  try {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+    await page.goto(`${base}/`);
+    await page.getByTestId("session-list").waitFor({ timeout: 30_000 });
+    return await page.evaluate(() => performance.getEntriesByName("duraclaw:session-list-drawn")[0]?.startTime);
+  } finally {
+    await page.close();
+  }
+}
+
+/** Milliseconds from navigation to a session caught up and drawn (the last page of items). */
+export async function sessionOpenMs({ base, context, id, rate = 1 }) {
+  const page = await context.newPage();
+  try {
+    if (rate !== 1) await (await context.newCDPSession(page)).send("Emulation.setCPUThrottlingRate", { rate });
+    await page.goto(`${base}/sessions/${encodeURIComponent(id)}`);
+    await page.locator('[data-testid="session"][data-caught-up="true"]').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => performance.getEntriesByName("duraclaw:session-caught-up").length > 0);
+    const ms = await page.evaluate(() => performance.getEntriesByName("duraclaw:session-caught-up")[0].startTime);
+    const cursor = Number(await page.getByTestId("session").getAttribute("data-cursor"));
+    const drawn = await page.locator('[data-testid="item"]').count();
+    return { ms, cursor, drawn, page: null };
+  } finally {
+    await page.close();
+  }
+}

@@ -1,0 +1,85 @@
+// The dashboard on the full local stack (scripts/test.sh: wrangler dev + the real gateway + the
+// real CLI + the fake model): the journeys of dashboard-journeys.mjs against DURACLAW_BASE_URL,
+// the 30 s cut at a TCP proxy, and the session list's draw time at 4x CPU. These FAIL when the
+// stack is missing (no skips): the first test says what is missing.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, baseUrl } from "./support.mjs";
+import { startProxy } from "./tcp-proxy.mjs";
+import * as j from "./dashboard-journeys.mjs";
+
+const base = baseUrl();
+let stackProblem = null;
+before(async () => {
+  const me = await fetch(`${base}/api/me`).catch((e) => ({ status: 0, text: async () => String(e) }));
+  if (me.status !== 401 && me.status !== 200) stackProblem = `GET /api/me answered ${me.status} (expected 401 logged out): is the Worker API up?`;
+  const projects = await fetch(`${base}/api/projects`).catch(() => ({ status: 0 }));
+  if (!stackProblem && projects.status === 404) stackProblem = "GET /api/projects answered 404: the Worker's API routes are missing";
+});
+const need = () => assert.equal(stackProblem, null, stackProblem ?? "");
+
+test("the stack answers the dashboard's API", () => need());
+
+test("journey: set-up, every screen, a session whose Bash call is approved and returns", async () => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.journey({ base, page: d.page, tag: "stack" });
+    assert.deepEqual(d.errors.filter((e) => !/WebSocket|status of 401/.test(e)), []);
+  } finally {
+    await d.close();
+  }
+});
+
+test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
+  need();
+  const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.laptop })];
+  try {
+    await j.ensureSignedIn(a.context, base);
+    await j.signInContext(b.context, base);
+    await j.approveFromSecondDevice({ base, a: a.page, b: b.page });
+    await j.promptFromOtherDevice({ a: a.page, b: b.page });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("reload mid-stream: nothing missing, nothing doubled", async () => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, base);
+    await j.reloadMidStream({ base, page: d.page, context: d.context });
+  } finally {
+    await d.close();
+  }
+});
+
+test("every connection cut at a TCP proxy for 30 s, then restored: caught up, nothing doubled", { timeout: 180_000 }, async () => {
+  need();
+  const proxy = await startProxy(base);
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, proxy.url);
+    await j.socketCut({ proxy, page: d.page, context: d.context, directBase: base, cutMs: 30_000 });
+  } finally {
+    await d.close();
+    await proxy.close();
+  }
+});
+
+test("budget: the session list is drawn within 400 ms of navigation at 4x CPU", async (t) => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, base);
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await j.listDrawMs({ base, context: d.context, rate: 4 }));
+    t.diagnostic(`session list drawn at 4x CPU: ${runs.map((n) => n.toFixed(0)).join(", ")} ms`);
+    console.log(`BUDGET stack list_draw_4x_ms=${Math.min(...runs).toFixed(0)}`);
+    assert.ok(Math.min(...runs) < 400, `drawn in ${Math.min(...runs)} ms`);
+  } finally {
+    await d.close();
+  }
+});
