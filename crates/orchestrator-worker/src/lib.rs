@@ -10,6 +10,7 @@
 //! - [`session_index`]: the D1 session list
 //! - [`session_stub`]: the Worker's calls into a session's Durable Object
 //! - [`gateway`]: the HTTP client for cc-gateway's project routes
+//! - `session_do`: the `SessionDO` Durable Object class (one per session)
 //!
 //! **Architecture invariant:** every `/api/sessions/:id...` route, the WebSocket upgrade
 //! included, goes through `api::sessions::owned` before it reaches a Durable Object; the DOs have
@@ -21,6 +22,7 @@ pub mod d1;
 pub mod gateway;
 pub mod session_index;
 pub mod session_stub;
+mod session_do;
 
 use serde::Serialize;
 use worker::*;

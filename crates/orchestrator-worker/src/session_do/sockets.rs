@@ -1,0 +1,83 @@
+//! Browser sockets: accepted with the hibernation API, so that the object may be evicted while
+//! they stay open. Everything a socket needs after a wake lives in its attachment (who it is,
+//! whether it has synced, how far it has seen), never only in the object's fields.
+
+use serde::{Deserialize, Serialize};
+use shared_types::{codec, ErrorCode, ServerFrame};
+use worker::{State, WebSocket};
+
+/// What a browser socket carries through hibernation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Attachment {
+    pub user_id: String,
+    pub user_name: String,
+    /// Sent `sync` and got its snapshot: live events go to it from then on (before that they
+    /// would arrive ahead of the snapshot).
+    #[serde(default)]
+    pub synced: bool,
+    /// The highest seq sent to this socket.
+    #[serde(default)]
+    pub cursor: u64,
+}
+
+impl Attachment {
+    pub fn of(ws: &WebSocket) -> Option<Attachment> {
+        ws.deserialize_attachment().ok().flatten()
+    }
+
+    pub fn save(&self, ws: &WebSocket) {
+        if let Err(e) = ws.serialize_attachment(self) {
+            worker::console_error!("could not store a browser socket's attachment: {e}");
+        }
+    }
+}
+
+/// Sends one frame; a socket that is gone is closed by the platform and reported separately.
+pub fn send(ws: &WebSocket, frame: &ServerFrame) {
+    send_text(ws, &codec::encode(frame));
+}
+
+pub fn send_text(ws: &WebSocket, text: &str) {
+    if let Err(e) = ws.send_with_str(text) {
+        worker::console_log!("a browser socket refused a frame ({e}); it is closing");
+    }
+}
+
+pub fn error_frame(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error { code, message: message.into(), request_id: None }
+}
+
+/// Sends `frames` to every synced browser socket, each frame encoded once, and moves their
+/// cursors past the last event sent.
+pub fn broadcast(state: &State, frames: &[ServerFrame]) {
+    if frames.is_empty() {
+        return;
+    }
+    let texts: Vec<String> = frames.iter().map(codec::encode).collect();
+    let last_seq = frames.iter().rev().find_map(|f| match f {
+        ServerFrame::Event { seq, .. } => Some(*seq),
+        _ => None,
+    });
+    for ws in state.get_websockets() {
+        let Some(mut attachment) = Attachment::of(&ws) else { continue };
+        if !attachment.synced {
+            continue;
+        }
+        for text in &texts {
+            send_text(&ws, text);
+        }
+        if let Some(seq) = last_seq.filter(|seq| *seq > attachment.cursor) {
+            attachment.cursor = seq;
+            attachment.save(&ws);
+        }
+    }
+}
+
+/// Close codes 1005 (no status) and 1006 (abnormal) describe a close; they cannot be sent.
+pub fn sendable_close_code(code: usize) -> u16 {
+    match u16::try_from(code) {
+        Ok(1005 | 1006) | Err(_) => 1000,
+        Ok(c) if (1000..5000).contains(&c) => c,
+        Ok(_) => 1000,
+    }
+}
