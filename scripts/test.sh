@@ -112,10 +112,23 @@ e2e_api() {
   grep -E "^test result|PBKDF2" "$DURACLAW_ARTIFACTS/e2e-api.log" | sed 's/^/    /' >&2
 }
 
+# The SessionDO end to end (crates/e2e/tests/session.rs): each test starts its own wrangler dev
+# (own --persist-to), the real gateway, the fake model and the real CLI, and restarts or kills
+# them mid-turn (wrangler restart, gateway SIGKILL, half-open proxy, 3 MB frames, bad frames).
+e2e_session() {
+  cargo build -q -p cc-gateway || return 1
+  cargo test -p e2e --test session -- --ignored --test-threads=1 >"$DURACLAW_ARTIFACTS/e2e-session.log" 2>&1 || {
+    tail -n 80 "$DURACLAW_ARTIFACTS/e2e-session.log" >&2
+    return 1
+  }
+  grep -E "^test " "$DURACLAW_ARTIFACTS/e2e-session.log" | sed 's/^/    /' >&2
+}
+
 E2E_STEPS=(
   e2e_health
   e2e_deploy_bundle
   e2e_api
+  e2e_session
   e2e_browser
 )
 

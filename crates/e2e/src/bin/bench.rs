@@ -1,0 +1,170 @@
+//! The session bench, on the real stack (wrangler dev + SessionDO + cc-gateway + runner):
+//! `cargo run -p e2e --release --bin bench` (after scripts/build-wasm.sh, with wrangler on PATH).
+//!
+//! The gateway's `claude` is this binary re-executed (`DURACLAW_BENCH_CLI=1`): a synthetic CLI
+//! that prints N stream-json text deltas at a given rate, each delta's text being the wall-clock
+//! time it was printed. So a browser measures the one-way latency of each event from the moment
+//! the CLI emitted it, through the runner, the gateway, the DO (SQLite insert, ack, broadcast)
+//! and the browser socket. Prints:
+//! - latency p50/p99 at 100 and 1,000 events/s (one browser);
+//! - the highest rate one session sustained to 10 browsers with none lost (each browser got
+//!   every seq exactly once), stepping the rate up;
+//! - the Worker bundle's gzipped size.
+
+use std::io::{BufRead, Write};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use e2e::browser::Browser;
+use e2e::stack::{Options, Stack};
+use shared_types::fold::Item;
+use shared_types::{ClientCommand, ContentBlock, Delta, GatewayEvent};
+
+const CLI_MODE: &str = "DURACLAW_BENCH_CLI";
+
+fn now_nanos() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+/// The synthetic CLI: each user message says "LINES RATE"; it prints LINES deltas at RATE/s.
+fn synthetic_cli() {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { return };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        if msg["type"] != "user" {
+            continue;
+        }
+        let prompt = msg.pointer("/message/content/0/text").and_then(|t| t.as_str()).unwrap_or("10 10");
+        let mut numbers = prompt.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
+        let (lines, rate) = (numbers.next().unwrap_or(10), numbers.next().unwrap_or(10).max(1));
+        let _ = writeln!(out, r#"{{"type":"system","subtype":"init","session_id":"bench"}}"#);
+        let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench"}}}}}}"#);
+        let start = Instant::now();
+        for i in 0..lines {
+            let due = start + Duration::from_nanos(i * (1_000_000_000 / rate));
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let _ = writeln!(
+                out,
+                r#"{{"type":"stream_event","event":{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{}"}}}}}}"#,
+                now_nanos()
+            );
+            let _ = out.flush();
+        }
+        let _ = writeln!(out, r#"{{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0,"duration_ms":1}}"#);
+        let _ = out.flush();
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn results(b: &Browser) -> usize {
+    b.sync.transcript().items.iter().filter(|i| matches!(i, Item::Result { .. })).count()
+}
+
+/// One turn of `lines` deltas at `rate`/s seen by every browser; returns the latencies (us) of
+/// the first browser, and whether every browser got every seq exactly once.
+async fn turn(browsers: &mut [Browser], turn_no: usize, lines: u64, rate: u64) -> (Vec<u64>, bool, f64) {
+    let start_events: Vec<usize> = browsers.iter().map(|b| b.events.len()).collect();
+    let prompt = format!("{lines} {rate}");
+    browsers[0]
+        .command(ClientCommand::Message { client_id: format!("bench-{turn_no}"), content: vec![ContentBlock::text(prompt)] })
+        .await;
+    let started = Instant::now();
+    for b in browsers.iter_mut() {
+        b.until("the bench turn's result", |b| results(b) >= turn_no).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut latencies = Vec::new();
+    let first = &browsers[0];
+    for (e, at) in first.events[start_events[0]..].iter().zip(&first.arrivals[start_events[0]..]) {
+        if let GatewayEvent::MessageDelta { content: Delta::Text { text, .. }, .. } = &e.event {
+            let sent: u128 = text.parse().unwrap_or(0);
+            let arrived = now_nanos() - at.elapsed().as_nanos();
+            latencies.push((arrived.saturating_sub(sent) / 1000) as u64);
+        }
+    }
+    latencies.sort_unstable();
+    let whole = browsers.iter().all(|b| {
+        let seqs: Vec<u64> = b.events.iter().map(|e| e.seq).collect();
+        seqs == (1..=seqs.len() as u64).collect::<Vec<_>>() && b.sync.duplicates() == 0
+    }) && latencies.len() as u64 == lines;
+    (latencies, whole, seconds)
+}
+
+#[tokio::main]
+async fn main() {
+    if std::env::var_os(CLI_MODE).is_some() {
+        synthetic_cli();
+        return;
+    }
+    // The runner starts `claude` with the gateway's environment: the mode flag reaches it.
+    std::env::set_var(CLI_MODE, "1");
+    let me = std::env::current_exe().expect("this binary");
+    let stack = Stack::start(Options { claude_override: Some(me), ..Options::default() }).await;
+    let mut api = stack.api();
+    api.signup("bench").await;
+    let cookie = api.cookie.clone().expect("cookie");
+    let id = api.create_session("demo", "10 100").await;
+    let mut one = vec![Browser::open(stack.worker_port, &id, &cookie).await];
+    one[0].until("the warm-up turn", |b| results(b) >= 1).await;
+    let mut turn_no = 1;
+    println!("one-way latency, CLI stdout -> runner -> gateway -> SessionDO -> browser (1 browser):");
+    for (rate, lines) in [(100u64, 1_000u64), (1_000, 5_000)] {
+        turn_no += 1;
+        let (lat, whole, secs) = turn(&mut one, turn_no, lines, rate).await;
+        println!(
+            "  {rate:>5} events/s: {} events in {secs:.1} s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, all delivered once: {whole}",
+            lat.len(),
+            percentile(&lat, 0.5) as f64 / 1000.0,
+            percentile(&lat, 0.99) as f64 / 1000.0,
+            lat.last().copied().unwrap_or(0) as f64 / 1000.0
+        );
+    }
+    let cursor_events = one.pop().expect("browser").close().await;
+    drop(cursor_events);
+    let mut ten = Vec::new();
+    for _ in 0..10 {
+        ten.push(Browser::open(stack.worker_port, &id, &cookie).await);
+    }
+    for b in ten.iter_mut() {
+        b.until("the replay", |b| results(b) >= turn_no).await;
+    }
+    println!("fan-out to 10 browsers (rate the CLI emits; sustained = the turn took no longer than 1.2x its schedule, none lost):");
+    let mut best = 0;
+    for rate in [500u64, 1_000, 2_000, 4_000, 8_000] {
+        turn_no += 1;
+        let lines = rate * 3;
+        let (lat, whole, secs) = turn(&mut ten, turn_no, lines, rate).await;
+        let achieved = lines as f64 / secs;
+        let sustained = whole && secs <= 1.2 * (lines as f64 / rate as f64) + 0.5;
+        println!(
+            "  {rate:>5} events/s x 10: {achieved:>7.0} events/s delivered, p50 {:.2} ms, p99 {:.2} ms, none lost: {whole}, sustained: {sustained}",
+            percentile(&lat, 0.5) as f64 / 1000.0,
+            percentile(&lat, 0.99) as f64 / 1000.0
+        );
+        if !sustained {
+            break;
+        }
+        best = rate;
+    }
+    println!("most events/s one session sustained to 10 browsers with none lost: {best}");
+    let wasm = e2e::repo_root().join("build/index_bg.wasm");
+    let js = e2e::repo_root().join("build/index.js");
+    let gz = |p: &std::path::Path| -> u64 {
+        let out = std::process::Command::new("gzip").args(["-9", "-n", "-c"]).arg(p).output().expect("gzip");
+        out.stdout.len() as u64
+    };
+    println!(
+        "Worker bundle: index_bg.wasm {:.1} KB gzipped, index.js {:.1} KB gzipped",
+        gz(&wasm) as f64 / 1024.0,
+        gz(&js) as f64 / 1024.0
+    );
+}

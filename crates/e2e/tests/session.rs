@@ -1,0 +1,249 @@
+//! The session, end to end on the real stack: browsers (SessionSync over a WebSocket) -> the
+//! Worker in wrangler dev -> the SessionDO -> the gateway -> the runner -> the real Claude Code
+//! CLI -> the fake model. Run by scripts/test.sh after the wasm build:
+//! `cargo test -p e2e -- --test-threads=1`.
+
+use std::time::Duration;
+
+use e2e::browser::{assert_exactly_once, Browser};
+use e2e::http::Api;
+use e2e::stack::{wait_for, Options, Stack};
+use shared_types::fold::Item;
+use shared_types::{codec, ClientCommand, ClientFrame, ErrorCode, GatewayEvent, Scope, SessionStatus, Transcript};
+
+fn has_result(b: &Browser) -> bool {
+    b.sync.transcript().items.iter().any(|i| matches!(i, Item::Result { .. }))
+}
+
+fn pending(b: &Browser) -> Option<String> {
+    b.sync.transcript().pending.first().map(|p| p.tool_call_id().to_string())
+}
+
+fn kinds(t: &Transcript) -> Vec<&'static str> {
+    t.items
+        .iter()
+        .map(|i| match i {
+            Item::User { .. } => "user",
+            Item::Assistant { .. } => "assistant",
+            Item::Tool(_) => "tool",
+            Item::Question { .. } => "question",
+            Item::Result { .. } => "result",
+            Item::Error { .. } => "error",
+            Item::Complete { .. } => "complete",
+        })
+        .collect()
+}
+
+async fn signed_in(stack: &Stack) -> (Api, String) {
+    let mut api = stack.api();
+    api.signup("ada").await;
+    let cookie = api.cookie.clone().expect("a cookie");
+    (api, cookie)
+}
+
+/// Every stored event of a session through the API, paging.
+async fn stored_events(api: &Api, id: &str) -> Vec<shared_types::EventEnvelope> {
+    let mut all = Vec::new();
+    loop {
+        let after = all.last().map_or(0, |e: &shared_types::EventEnvelope| e.seq);
+        let answer = api.get(&format!("/api/sessions/{id}/events?after={after}&limit=100")).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let page: Vec<shared_types::EventEnvelope> = serde_json::from_value(answer.body["events"].clone()).expect("events");
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// The session's status in the D1 index (the session list), without touching its DO.
+async fn listed_status(api: &Api, id: &str) -> Option<String> {
+    let answer = api.get("/api/sessions").await;
+    answer.body["sessions"].as_array()?.iter().find(|s| s["id"] == id)?["status"].as_str().map(str::to_string)
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_turn_streams_is_approved_and_every_device_agrees() {
+    let stack = Stack::start(Options::default()).await;
+    let (api, cookie) = signed_in(&stack).await;
+    let mut api = api;
+    let id = api.create_session("demo", "[[text \"done\"]] [[tool:bash cmd=\"echo via-do > d.txt\"]]").await;
+    let port = stack.worker_port;
+    let mut a = Browser::open(port, &id, &cookie).await;
+    let mut b = Browser::open(port, &id, &cookie).await;
+    a.until("the approval request", |b| pending(b).is_some()).await;
+    b.until("the approval request on the second device", |b| pending(b).is_some()).await;
+    assert_eq!(a.sync.status(), Some(SessionStatus::AwaitingApproval));
+    assert_eq!(b.sync.status(), Some(SessionStatus::AwaitingApproval));
+    let call = pending(&a).expect("a pending call");
+
+    a.command(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once }).await;
+    let resolved = |b: &Browser| b.events.iter().any(|e| matches!(&e.event, GatewayEvent::ToolResolved { tool_call_id, .. } if *tool_call_id == call));
+    a.until("the approval resolved", resolved).await;
+    b.until("the approval resolved on the second device", resolved).await;
+    let late = ClientFrame::with_request_id(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once }, "late");
+    b.send_raw(&codec::encode(&late)).await;
+    let (code, message, request_id) = b.next_error().await;
+    assert_eq!((code, request_id.as_deref()), (ErrorCode::UnknownToolCall, Some("late")), "the second answer loses: {message}");
+
+    a.until("the turn's result", has_result).await;
+    b.until("the turn's result on the second device", has_result).await;
+    assert_eq!(std::fs::read_to_string(stack.repo().join("d.txt")).expect("the approved command ran").trim(), "via-do");
+    assert!(a.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. })), "the reply streamed");
+    assert_eq!(a.sync.transcript(), b.sync.transcript(), "both devices hold the same transcript");
+    assert_exactly_once(&a.events);
+    assert_eq!(a.sync.status(), Some(SessionStatus::Idle));
+    let stored = stored_events(&api, &id).await;
+    let last = stored.last().map_or(0, |e| e.seq);
+    a.until("every stored event", |b| b.sync.cursor() >= last).await;
+    assert_eq!(&Transcript::from_events(&stored), a.sync.transcript(), "the DO's log folds to what the browser holds");
+    let api2 = api.clone();
+    let id2 = id.clone();
+    wait_for("the D1 index to say idle", || {
+        let (api, id) = (api2.clone(), id2.clone());
+        async move { listed_status(&api, &id).await.as_deref() == Some("idle") }
+    }, || stack.read_log("wrangler")).await;
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn malformed_browser_frames_get_error_frames_and_the_socket_stays() {
+    let stack = Stack::start(Options::default()).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let id = api.create_session("demo", "hello").await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("the snapshot", |b| b.snapshots > 0).await;
+    let oversize = format!(r#"{{"type":"ping","pad":"{}"}}"#, "x".repeat(shared_types::MAX_FRAME_BYTES));
+    for (raw, want) in [
+        ("{{", ErrorCode::BadFrame),
+        (r#"{"type":"warp"}"#, ErrorCode::UnknownType),
+        (r#"{"type":"tool.approve","tool_call_id":"nope","scope":"once","request_id":"r1"}"#, ErrorCode::UnknownToolCall),
+        (r#"{"type":"message","client_id":"c","content":"not blocks"}"#, ErrorCode::BadFrame),
+        (oversize.as_str(), ErrorCode::FrameTooLarge),
+    ] {
+        a.send_raw(raw).await;
+        let (code, message, _) = a.next_error().await;
+        assert_eq!(code, want, "{}: {message}", &raw[..raw.len().min(60)]);
+    }
+    a.until("the first turn's result, on the same socket", has_result).await;
+    assert_exactly_once(&a.events);
+}
+
+/// 3 MB through every hop in both directions: a browser's 3 MB prompt scripts a Write of a
+/// 3 MB file, so the `session.user_message` and the `session.tool.request` each carry 3 MB from
+/// the gateway to the browser (stored across rows in the DO, joined on read). The real CLI caps
+/// what its Bash and Read tools return (a large output becomes a short preview), so a 3 MB tool
+/// *result* cannot come out of it; the 3 MB tool *call* is the largest frame the CLI produces.
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_3_mb_tool_call_reaches_the_browser_whole() {
+    let stack = Stack::start(Options::default()).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let id = api.create_session("demo", "hello").await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("the first turn", has_result).await;
+    let big = "a".repeat(3_000_000);
+    let prompt = format!("[[tool:write path=big.txt content=\"{big}\"]]");
+    a.command(ClientCommand::Message { client_id: "big".into(), content: vec![shared_types::ContentBlock::text(prompt)] }).await;
+    a.until("the 3 MB tool request", |b| pending(b).is_some()).await;
+    let request = |b: &Browser| {
+        b.events.iter().find_map(|e| match &e.event {
+            GatewayEvent::ToolRequest { tool_call } => Some(tool_call.input["content"].as_str().unwrap_or_default().len()),
+            _ => None,
+        })
+    };
+    assert_eq!(request(&a), Some(big.len()), "the tool call arrived whole");
+    let call = pending(&a).expect("pending");
+    a.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once }).await;
+    a.until("the second turn's result", |b| b.sync.transcript().items.iter().filter(|i| matches!(i, Item::Result { .. })).count() == 2).await;
+    assert_eq!(std::fs::read_to_string(stack.repo().join("big.txt")).expect("the file was written").len(), big.len());
+    // A late client gets the same from the DO's log.
+    let mut late = Browser::open(stack.worker_port, &id, &cookie).await;
+    let cursor = a.sync.cursor();
+    late.until("the replay", |b| b.sync.cursor() >= cursor).await;
+    assert_eq!(request(&late), Some(big.len()));
+    assert_eq!(late.sync.transcript(), a.sync.transcript());
+    assert_exactly_once(&a.events);
+}
+
+/// A slow turn whose transcript shape a disrupted run must match.
+const SLOW: &str = "stream [[slow ms=100 chunks=50]]";
+
+async fn clean_kinds(stack: &Stack, api: &mut Api, cookie: &str) -> Vec<&'static str> {
+    let id = api.create_session("demo", SLOW).await;
+    let mut a = Browser::open(stack.worker_port, &id, cookie).await;
+    a.until("the clean run's result", has_result).await;
+    assert_exactly_once(&a.events);
+    kinds(a.sync.transcript())
+}
+
+/// Resumes a browser after a disruption and checks the run equals a clean one.
+async fn resume_and_check(stack: &Stack, api: &Api, id: &str, cookie: &str, state: (shared_types::SessionSync, Vec<shared_types::EventEnvelope>), clean: &[&str]) {
+    let (sync, events) = state;
+    let mut a = Browser::resume(stack.worker_port, id, cookie, sync, events).await;
+    a.until("the disrupted run's result", has_result).await;
+    assert_exactly_once(&a.events);
+    assert_eq!(a.sync.duplicates(), 0, "no event arrived twice");
+    assert_eq!(kinds(a.sync.transcript()), clean, "the same transcript as a clean run");
+    let stored = stored_events(api, id).await;
+    let last = stored.last().map_or(0, |e| e.seq);
+    a.until("every stored event", |b| b.sync.cursor() >= last).await;
+    assert_eq!(&Transcript::from_events(&stored), a.sync.transcript());
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_wrangler_restart_mid_turn_with_no_browser_loses_nothing() {
+    let mut stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let clean = clean_kinds(&stack, &mut api, &cookie).await;
+    let id = api.create_session("demo", SLOW).await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("streaming", |b| b.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. }))).await;
+    let state = a.close().await;
+    stack.stop_wrangler();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack.start_wrangler().await;
+    // No browser and no API call reaches the DO: only its alarm can bring it up to date, and
+    // the D1 index (written by the DO) shows when it did.
+    let (api2, id2) = (api.clone(), id.clone());
+    wait_for("the session to finish with no browser connected", || {
+        let (api, id) = (api2.clone(), id2.clone());
+        async move { listed_status(&api, &id).await.as_deref() == Some("idle") }
+    }, || stack.read_log("wrangler")).await;
+    resume_and_check(&stack, &api, &id, &cookie, state, &clean).await;
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_gateway_killed_mid_turn_and_restarted_loses_nothing() {
+    let mut stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let clean = clean_kinds(&stack, &mut api, &cookie).await;
+    let id = api.create_session("demo", SLOW).await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("streaming", |b| b.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. }))).await;
+    stack.stop_gateway(libc::SIGKILL);
+    a.until("the session shown disconnected", |b| matches!(b.sync.status(), Some(SessionStatus::Disconnected { .. }))).await;
+    stack.start_gateway().await;
+    let state = a.close().await;
+    resume_and_check(&stack, &api, &id, &cookie, state, &clean).await;
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_half_open_gateway_link_is_detected_and_redialled() {
+    let stack = Stack::start(Options { heartbeat_secs: Some(1), silence_secs: Some(3), proxy: true, ..Options::default() }).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let id = api.create_session("demo", "stream [[slow ms=150 chunks=60]]").await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("streaming", |b| b.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. }))).await;
+    let proxy = stack.proxy.as_ref().expect("the proxy");
+    let before = proxy.connections();
+    proxy.freeze();
+    a.until("the turn's result over a new link", has_result).await;
+    assert!(proxy.connections() > before, "the DO dialled a new link after the silence");
+    assert_exactly_once(&a.events);
+    assert_eq!(a.sync.duplicates(), 0);
+}
