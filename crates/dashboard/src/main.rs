@@ -31,31 +31,52 @@ enum Gate {
     In,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+enum Screen {
+    Setup,
+    Loading,
+    Login,
+    Page(Route),
+}
+
 #[component]
 fn App() -> impl IntoView {
     route::install();
     let auth = auth::use_auth();
     leptos::task::spawn_local(auth::refresh());
     let route = route::use_route();
+    if route.get_untracked() == Route::Home {
+        pages::home::prefetch();
+    }
     let gate = Memo::new(move |_| match auth.get() {
         Auth::Unknown => Gate::Unknown,
         Auth::SignedOut => Gate::Out,
         Auth::SignedIn(_) => Gate::In,
     });
-    let page = move || match (gate.get(), route.get()) {
-        (_, Route::Setup) => view! { <pages::auth::Setup/> }.into_any(),
-        (Gate::Unknown, _) => view! { <p class="page muted">"Loading…"</p> }.into_any(),
-        (Gate::Out, _) => view! { <pages::auth::Login/> }.into_any(),
-        (Gate::In, Route::Home | Route::Login) => view! { <pages::home::Home/> }.into_any(),
-        (Gate::In, Route::Projects) => view! { <pages::projects::Projects/> }.into_any(),
-        (Gate::In, Route::NewSession { project, worktree }) => {
+    // Which screen to draw; a memo, so that learning who is signed in redraws nothing when the
+    // screen stays the same. Home is drawn before `/api/me` answers (its list was requested at
+    // start-up; a 401 there signs out).
+    let screen = Memo::new(move |_| match (gate.get(), route.get()) {
+        (_, Route::Setup) => Screen::Setup,
+        (Gate::Unknown, Route::Home) | (Gate::In, Route::Login) => Screen::Page(Route::Home),
+        (Gate::Unknown, _) => Screen::Loading,
+        (Gate::Out, _) => Screen::Login,
+        (Gate::In, r) => Screen::Page(r),
+    });
+    let page = move || match screen.get() {
+        Screen::Setup => view! { <pages::auth::Setup/> }.into_any(),
+        Screen::Loading => view! { <p class="page muted">"Loading…"</p> }.into_any(),
+        Screen::Login => view! { <pages::auth::Login/> }.into_any(),
+        Screen::Page(Route::Home | Route::Login | Route::Setup) => view! { <pages::home::Home/> }.into_any(),
+        Screen::Page(Route::Projects) => view! { <pages::projects::Projects/> }.into_any(),
+        Screen::Page(Route::NewSession { project, worktree }) => {
             view! { <pages::projects::NewSession project worktree/> }.into_any()
         }
-        (Gate::In, Route::Worktree { project, worktree }) => {
+        Screen::Page(Route::Worktree { project, worktree }) => {
             view! { <pages::worktree::WorktreePanel project worktree/> }.into_any()
         }
-        (Gate::In, Route::Session(id)) => view! { <pages::session::SessionPage id/> }.into_any(),
-        (Gate::In, Route::NotFound) => view! {
+        Screen::Page(Route::Session(id)) => view! { <pages::session::SessionPage id/> }.into_any(),
+        Screen::Page(Route::NotFound) => view! {
             <section class="page"><h1>"Not found"</h1><p><a href="/">"Back to the sessions"</a></p></section>
         }
         .into_any(),

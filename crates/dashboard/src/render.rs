@@ -242,8 +242,21 @@ pub fn tool_input(name: &str, input: &Value) -> String {
                     .collect()
             })
             .unwrap_or_default(),
-        _ => format!("<pre>{}</pre>", escape(&serde_json::to_string_pretty(input).unwrap_or_default())),
+        _ => format!("<pre>{}</pre>", escape(&fields(input))),
     }
+}
+
+/// A JSON object as `key: value` lines (strings bare, the rest as compact JSON).
+fn fields(value: &Value) -> String {
+    let Some(object) = value.as_object() else { return value.to_string() };
+    object
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A tool result as text: a string, the text of content blocks, stdout/stderr, or JSON.
@@ -260,7 +273,7 @@ pub fn result_text(result: &Value) -> String {
             out.into_iter().flatten().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n")
         }
         Value::Null => String::new(),
-        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+        other => fields(other),
     }
 }
 

@@ -28,6 +28,8 @@ use web_sys::{MessageEvent, WebSocket};
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// A socket that has been silent this long is dead, even if the browser has not noticed.
 const SILENCE_MS: f64 = 45_000.0;
+/// How often the screen is redrawn while a long replay is being caught up.
+const CATCH_UP_REDRAW: Duration = Duration::from_millis(250);
 
 /// The state of the session's socket, as the connection indicator shows it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,6 +94,7 @@ pub fn use_session(id: String) -> SessionHandle {
         last_heard: Cell::new(0.0),
         target: Cell::new(u64::MAX),
         redraw_queued: Cell::new(false),
+        slow_redraw: Cell::new(None),
         marked: Cell::new(false),
         disposed: Cell::new(false),
     });
@@ -127,6 +130,8 @@ struct Driver {
     /// The `last_seq` of the last snapshot: caught up once the cursor reaches it.
     target: Cell<u64>,
     redraw_queued: Cell<bool>,
+    /// The pending throttled redraw while catching up.
+    slow_redraw: Cell<Option<TimeoutHandle>>,
     /// The first catch-up was marked for the performance timeline.
     marked: Cell<bool>,
     disposed: Cell<bool>,
@@ -257,20 +262,36 @@ impl Driver {
     }
 
     /// Schedules one redraw for the next animation frame, however many frames arrive before it.
+    /// While catching up on a long replay it redraws only every [`CATCH_UP_REDRAW`], so the
+    /// replay is not slowed by drawing states nobody can read; the frame that completes the
+    /// catch-up is drawn at once.
     fn changed(self: &Rc<Self>) {
-        if self.redraw_queued.replace(true) {
-            return;
-        }
+        let target = self.target.get();
+        let catching_up = target != u64::MAX && self.sync.with_untracked(|s| s.cursor()) < target;
         let weak = Rc::downgrade(self);
-        request_animation_frame(move || {
+        let redraw = move || {
             if let Some(d) = weak.upgrade() {
                 d.redraw()
             }
-        });
+        };
+        if catching_up {
+            if !self.redraw_queued.replace(true) {
+                self.slow_redraw.set(set_timeout_with_handle(redraw, CATCH_UP_REDRAW).ok());
+            }
+            return;
+        }
+        if let Some(timer) = self.slow_redraw.take() {
+            timer.clear();
+            self.redraw_queued.set(false);
+        }
+        if !self.redraw_queued.replace(true) {
+            request_animation_frame(redraw);
+        }
     }
 
     fn redraw(&self) {
         self.redraw_queued.set(false);
+        self.slow_redraw.take();
         if self.disposed.get() {
             return;
         }

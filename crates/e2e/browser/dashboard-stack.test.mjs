@@ -2,19 +2,33 @@
 // real CLI + the fake model): the journeys of dashboard-journeys.mjs against DURACLAW_BASE_URL,
 // the 30 s cut at a TCP proxy, and the session list's draw time at 4x CPU. These FAIL when the
 // stack is missing (no skips): the first test says what is missing.
+//
+// The stack: DURACLAW_STACK_URL when set (a Worker wired to the gateway, the fake model and the
+// CLI, with at least one project), else DURACLAW_BASE_URL (test.sh's shared wrangler dev).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launch, baseUrl } from "./support.mjs";
 import { startProxy } from "./tcp-proxy.mjs";
 import * as j from "./dashboard-journeys.mjs";
 
-const base = baseUrl();
+const base = (process.env.DURACLAW_STACK_URL || baseUrl()).replace(/\/$/, "");
 let stackProblem = null;
 before(async () => {
-  const me = await fetch(`${base}/api/me`).catch((e) => ({ status: 0, text: async () => String(e) }));
+  const me = await fetch(`${base}/api/me`).catch(() => ({ status: 0 }));
   if (me.status !== 401 && me.status !== 200) stackProblem = `GET /api/me answered ${me.status} (expected 401 logged out): is the Worker API up?`;
-  const projects = await fetch(`${base}/api/projects`).catch(() => ({ status: 0 }));
+  const projects = stackProblem ? { status: 0 } : await fetch(`${base}/api/projects`).catch(() => ({ status: 0 }));
   if (!stackProblem && projects.status === 404) stackProblem = "GET /api/projects answered 404: the Worker's API routes are missing";
+  if (!stackProblem) {
+    // a signed-in request must list at least one project (the gateway is wired and has a repo)
+    const signup = await fetch(`${base}/api/auth/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(j.ADMIN) });
+    const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(j.ADMIN) });
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
+    const list = await fetch(`${base}/api/projects`, { headers: { cookie } });
+    const body = await list.text();
+    if (login.status !== 200) stackProblem = `login answered ${login.status} (signup ${signup.status}): ${body.slice(0, 200)}`;
+    else if (list.status !== 200) stackProblem = `GET /api/projects answered ${list.status}: ${body.slice(0, 200)} (is a gateway wired to this Worker?)`;
+    else if (JSON.parse(body).length === 0) stackProblem = "GET /api/projects is empty: the stack needs one git repository under the gateway's projects root";
+  }
 });
 const need = () => assert.equal(stackProblem, null, stackProblem ?? "");
 

@@ -62,6 +62,9 @@ class MockSession {
   }
 }
 
+/** A client missing more events than this gets a folded transcript (once `setFolded` gave one). */
+const FAR_BEHIND = 500;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Plays one turn for `prompt`, as the fake model + real CLI would. */
@@ -224,8 +227,14 @@ export async function startMockWorker({ dir }) {
         try { f = JSON.parse(String(data)); } catch { return ws.send(JSON.stringify({ type: "error", code: "bad_frame", message: "not JSON" })); }
         switch (f.type) {
           case "sync":
-            ws.send(s.snapshot());
-            for (const e of s.events.slice(f.after_seq)) ws.send(e);
+            if (s.folded && f.after_seq + FAR_BEHIND < s.folded.last_seq) {
+              // far behind: the fold up to K in the snapshot, then the events after K (as the DO does)
+              ws.send(JSON.stringify({ ...JSON.parse(s.snapshot()), last_seq: s.folded.last_seq, transcript: s.folded.transcript }));
+              for (const e of s.events.slice(s.folded.last_seq)) ws.send(e);
+            } else {
+              ws.send(s.snapshot());
+              for (const e of s.events.slice(f.after_seq)) ws.send(e);
+            }
             s.sockets.add(ws);
             break;
           case "message": {
@@ -254,6 +263,8 @@ export async function startMockWorker({ dir }) {
     url: `http://127.0.0.1:${server.address().port}`,
     state,
     addSession(s) { sessions.set(s.id, s); },
+    /** Gives session `id` its fold (a snapshot frame with a transcript, e.g. one the dashboard kept). */
+    setFolded(id, snapshotJson) { const f = JSON.parse(snapshotJson); sessions.get(id).folded = { last_seq: f.last_seq, transcript: f.transcript }; },
     close: () => new Promise((resolve) => { for (const c of wss.clients) c.terminate(); server.closeAllConnections?.(); server.close(resolve); }),
   };
 }

@@ -14,20 +14,44 @@ use crate::session::mark;
 
 const POLL: Duration = Duration::from_secs(4);
 
+thread_local! {
+    /// The list, app-wide: filled at start-up in parallel with `/api/me` when the app opens on
+    /// Home, and shown at once when the user comes back to Home.
+    static ROWS: std::cell::OnceCell<RwSignal<Loaded<Vec<SessionRow>>>> = const { std::cell::OnceCell::new() };
+}
+
+fn rows() -> RwSignal<Loaded<Vec<SessionRow>>> {
+    ROWS.with(|cell| *cell.get_or_init(|| RwSignal::new(None)))
+}
+
+/// Starts loading the list before the app knows who is signed in (a 401 is simply dropped).
+pub fn prefetch() {
+    let rows = rows();
+    spawn_local(async move {
+        if let Ok(list) = api::get::<Vec<SessionRow>>("/api/sessions").await {
+            if rows.with_untracked(Option::is_none) {
+                store(rows, Ok(sorted(list)));
+            }
+        }
+    });
+}
+
+fn sorted(mut list: Vec<SessionRow>) -> Vec<SessionRow> {
+    // needing the user first; otherwise the API's order (newest first)
+    list.sort_by_key(|r| !r.needs_user());
+    list
+}
+
 fn load(rows: RwSignal<Loaded<Vec<SessionRow>>>) {
     spawn_local(async move {
-        let mut result = api::get::<Vec<SessionRow>>("/api/sessions").await;
-        if let Ok(list) = &mut result {
-            // needing the user first; otherwise the API's order (newest first)
-            list.sort_by_key(|r| !r.needs_user());
-        }
+        let result = api::get::<Vec<SessionRow>>("/api/sessions").await.map(sorted);
         store(rows, result);
     });
 }
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let rows = RwSignal::<Loaded<Vec<SessionRow>>>::new(None);
+    let rows = rows();
     load(rows);
     let timer = set_interval_with_handle(move || load(rows), POLL).ok();
     let listeners = ["focus", "visibilitychange"].map(|event| {
