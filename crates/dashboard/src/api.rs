@@ -42,6 +42,21 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     request("GET", path, None).await
 }
 
+/// `GET` an answer that is `T` itself or wrapped as `{key: T}` (the API names some answers:
+/// `{"user": ...}`, `{"sessions": [...]}`).
+pub async fn get_in<T: DeserializeOwned>(path: &str, key: &str) -> Result<T, ApiError> {
+    let mut answer: Value = get(path).await?;
+    let inner = match answer.get_mut(key) {
+        Some(inner) => inner.take(),
+        None => answer,
+    };
+    serde_json::from_value(inner).map_err(|e| ApiError {
+        status: 200,
+        code: "bad_response".into(),
+        message: format!("unexpected answer from {path}: {e}"),
+    })
+}
+
 pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiError> {
     let body = serde_json::to_string(body).map_err(|e| ApiError { status: 0, code: "internal".into(), message: e.to_string() })?;
     request("POST", path, Some(body)).await

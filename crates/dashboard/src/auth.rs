@@ -26,7 +26,7 @@ pub fn use_auth() -> RwSignal<Auth> {
 
 /// Asks the Worker who this browser is.
 pub async fn refresh() {
-    let state = match api::get::<Me>("/api/me").await {
+    let state = match api::get_in::<Me>("/api/me", "user").await {
         Ok(me) => Auth::SignedIn(me),
         Err(e) if e.status == 401 || e.status == 403 => Auth::SignedOut,
         // A network error is not a logout: keep whatever we knew, but leave Unknown behind.

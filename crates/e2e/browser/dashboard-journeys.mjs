@@ -239,7 +239,7 @@ export async function listDrawMs({ base, context, rate = 4 }) {
     const cdp = await context.newCDPSession(page);
     await cdp.send("Emulation.setCPUThrottlingRate", { rate });
     await page.goto(`${base}/`);
-    await page.getByTestId("session-list").waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="session-list"], [data-testid="no-sessions"]').first().waitFor({ timeout: 30_000 });
     return await page.evaluate(() => performance.getEntriesByName("duraclaw:session-list-drawn")[0]?.startTime);
   } finally {
     await page.close();
@@ -261,4 +261,30 @@ export async function sessionOpenMs({ base, context, id, rate = 1 }) {
   } finally {
     await page.close();
   }
+}
+
+/** A denied tool call tells Claude why; a question card's answers reach Claude. */
+export async function denyAndAnswer({ base, page, tag = "journey" }) {
+  await startSession(page, base, 'Try this [[tool:bash cmd="echo should-not-run"]]');
+  const card = page.locator('[data-testid="approval"][data-tool="Bash"]');
+  await card.waitFor({ timeout: 60_000 });
+  await card.getByTestId("deny").click();
+  await card.getByTestId("deny-reason").fill("not on this branch");
+  await card.getByTestId("deny-confirm").click();
+  await page.locator('[data-kind="tool"][data-tool="Bash"][data-state="denied"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-kind="assistant"]', { hasText: "not on this branch" }).waitFor({ timeout: 60_000 });
+  await waitStatus(page, "idle");
+
+  await page.getByTestId("composer-input").fill('Ask me [[tool:ask question="Which colour?" options="red,blue" multi=false header="Colour"]]');
+  await page.getByTestId("composer-send").click();
+  const q = page.getByTestId("question-card");
+  await q.waitFor({ timeout: 60_000 });
+  await waitStatus(page, "awaiting_answer");
+  assert.equal(await q.getByTestId("answer-submit").isDisabled(), true, "no answer yet");
+  await q.getByTestId("option").filter({ hasText: "red" }).click();
+  await screenshots(page, tag, "session-question");
+  await q.getByTestId("answer-submit").click();
+  await page.locator('[data-kind="question"][data-state="answered"]', { hasText: "red" }).waitFor({ timeout: 60_000 });
+  await page.locator('[data-kind="assistant"]', { hasText: "tool result (error=false)" }).last().waitFor({ timeout: 60_000 });
+  await waitStatus(page, "idle");
 }

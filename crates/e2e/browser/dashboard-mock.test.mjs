@@ -34,6 +34,16 @@ test("journey: set-up, every screen, a session whose Bash call is approved and r
   }
 });
 
+test("a denied call tells Claude why; a question is answered from its card", async () => {
+  const d = await device();
+  try {
+    await j.ensureSignedIn(d.context, mock.url);
+    await j.denyAndAnswer({ base: mock.url, page: d.page, tag: "mock" });
+  } finally {
+    await d.close();
+  }
+});
+
 test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
   const [a, b] = [await device(), await device()];
   try {

@@ -12,10 +12,11 @@ import { startProxy } from "./tcp-proxy.mjs";
 import * as j from "./dashboard-journeys.mjs";
 
 const base = (process.env.DURACLAW_STACK_URL || baseUrl()).replace(/\/$/, "");
+let apiProblem = null;
 let stackProblem = null;
 before(async () => {
   const me = await fetch(`${base}/api/me`).catch(() => ({ status: 0 }));
-  if (me.status !== 401 && me.status !== 200) stackProblem = `GET /api/me answered ${me.status} (expected 401 logged out): is the Worker API up?`;
+  if (me.status !== 401 && me.status !== 200) apiProblem = stackProblem = `GET /api/me answered ${me.status} (expected 401 logged out): is the Worker API up?`;
   const projects = stackProblem ? { status: 0 } : await fetch(`${base}/api/projects`).catch(() => ({ status: 0 }));
   if (!stackProblem && projects.status === 404) stackProblem = "GET /api/projects answered 404: the Worker's API routes are missing";
   if (!stackProblem) {
@@ -30,7 +31,10 @@ before(async () => {
     else if (JSON.parse(body).length === 0) stackProblem = "GET /api/projects is empty: the stack needs one git repository under the gateway's projects root";
   }
 });
+/** The Worker's API with a gateway, the CLI and a project behind it. */
 const need = () => assert.equal(stackProblem, null, stackProblem ?? "");
+/** The Worker's own API (auth, the sessions list). */
+const needApi = () => assert.equal(apiProblem, null, apiProblem ?? "");
 
 test("the stack answers the dashboard's API", () => need());
 
@@ -40,6 +44,17 @@ test("journey: set-up, every screen, a session whose Bash call is approved and r
   try {
     await j.journey({ base, page: d.page, tag: "stack" });
     assert.deepEqual(d.errors.filter((e) => !/WebSocket|status of 401/.test(e)), []);
+  } finally {
+    await d.close();
+  }
+});
+
+test("a denied call tells Claude why; a question is answered from its card", async () => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, base);
+    await j.denyAndAnswer({ base, page: d.page, tag: "stack" });
   } finally {
     await d.close();
   }
@@ -84,7 +99,7 @@ test("every connection cut at a TCP proxy for 30 s, then restored: caught up, no
 });
 
 test("budget: the session list is drawn within 400 ms of navigation at 4x CPU", async (t) => {
-  need();
+  needApi();
   const d = await launch({ viewport: j.SIZES.phone });
   try {
     await j.ensureSignedIn(d.context, base);

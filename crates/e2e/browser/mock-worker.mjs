@@ -72,6 +72,15 @@ async function turn(s, prompt) {
   const run = { state: "running" };
   s.push({ type: "session.status", state: "running" }, run);
   const tool = /\[\[tool:bash cmd="([^"]*)"\]\]/.exec(prompt);
+  const ask = /\[\[tool:ask question="([^"]*)" options="([^"]*)" multi=(true|false)(?: header="([^"]*)")?\]\]/.exec(prompt);
+  if (ask) {
+    const id = `toolu_${s.events.length}`;
+    const questions = [{ question: ask[1], header: ask[4] ?? "", options: ask[2].split(",").map((label) => ({ label, description: "" })), multi_select: ask[3] === "true" }];
+    s.push({ type: "session.message", message: { id: `msg_${s.events.length}`, content: [{ type: "text", text: "Calling AskUserQuestion." }, { type: "tool_use", id, name: "AskUserQuestion", input: { questions } }] } });
+    s.pending = [{ kind: "question", tool_call_id: id, questions }];
+    s.push({ type: "session.question", tool_call_id: id, questions }, { state: "awaiting_answer" });
+    return;
+  }
   const slow = /\[\[slow ms=(\d+) chunks=(\d+)\]\]/.exec(prompt);
   const said = /\[\[text "([^"]*)"\]\]/.exec(prompt);
   const mid = `msg_${s.events.length}`;
@@ -243,6 +252,16 @@ export async function startMockWorker({ dir }) {
             const text = f.content.map((c) => c.text ?? "").join("\n");
             s.push({ type: "session.user_message", client_id: f.client_id, content: f.content, queued: s.status.state !== "idle" });
             turn(s, text);
+            break;
+          }
+          case "question.answer": {
+            if (!s.pending.some((p) => p.tool_call_id === f.tool_call_id)) break;
+            s.pending = [];
+            s.push({ type: "session.tool.resolved", tool_call_id: f.tool_call_id, decision: "approved", by: "admin" }, { state: "running" });
+            s.push({ type: "session.tool.result", tool_call_id: f.tool_call_id, result: { answers: f.answers }, is_error: false });
+            const said = Object.entries(f.answers).map(([q, a]) => `"${q}"="${a}"`).join(", ");
+            s.push({ type: "session.message", message: { id: `msg_${s.events.length}`, content: [{ type: "text", text: `tool result (error=false): User has answered your questions: ${said}` }] } });
+            endTurn(s);
             break;
           }
           case "tool.approve":

@@ -28,7 +28,7 @@ fn rows() -> RwSignal<Loaded<Vec<SessionRow>>> {
 pub fn prefetch() {
     let rows = rows();
     spawn_local(async move {
-        if let Ok(list) = api::get::<Vec<SessionRow>>("/api/sessions").await {
+        if let Ok(list) = api::get_in::<Vec<SessionRow>>("/api/sessions", "sessions").await {
             if rows.with_untracked(Option::is_none) {
                 store(rows, Ok(sorted(list)));
             }
@@ -44,7 +44,7 @@ fn sorted(mut list: Vec<SessionRow>) -> Vec<SessionRow> {
 
 fn load(rows: RwSignal<Loaded<Vec<SessionRow>>>) {
     spawn_local(async move {
-        let result = api::get::<Vec<SessionRow>>("/api/sessions").await.map(sorted);
+        let result = api::get_in::<Vec<SessionRow>>("/api/sessions", "sessions").await.map(sorted);
         store(rows, result);
     });
 }
