@@ -2,6 +2,7 @@
 // the SPA fallback) and answers the HTTP API and the session socket as the contract describes
 // (shared-types' ServerFrame/GatewayEvent JSON), with the model scripted by the same directives
 // as the project's fake Anthropic API ([[tool:bash cmd="..."]], [[slow ms= chunks=]], [[text "..."]]).
+// Answers have the real Worker's shapes ({user}, {sessions}, the gateway's project JSON relayed).
 // It lets the dashboard be tested, screenshotted and measured with no gateway, CLI or workerd;
 // dashboard-stack.test.mjs runs the same journeys against the real stack.
 import http from "node:http";
@@ -162,7 +163,7 @@ export async function startMockWorker({ dir }) {
   const login = (res, name) => {
     const token = Math.random().toString(36).slice(2);
     tokens.set(token, name);
-    send(res, 200, { name }, { "set-cookie": `duraclaw_session=${token}; Path=/; HttpOnly; SameSite=Lax` });
+    send(res, 200, { user: { id: "1", name, is_admin: true } }, { "set-cookie": `duraclaw_session=${token}; Path=/; HttpOnly; SameSite=Lax` });
   };
 
   async function api(req, res, url) {
@@ -181,7 +182,7 @@ export async function startMockWorker({ dir }) {
     const user = who(req);
     if (!user) return fail(res, 401, "unauthorized", "log in first");
     if (p === "/api/auth/logout") return send(res, 200, {}, { "set-cookie": "duraclaw_session=; Path=/; Max-Age=0" });
-    if (p === "/api/me") return send(res, 200, { id: 1, name: user, is_admin: true });
+    if (p === "/api/me") return send(res, 200, { user: { id: "1", name: user, is_admin: true } });
     if (p === "/api/projects") return send(res, 200, PROJECTS);
     let m;
     if ((m = /^\/api\/projects\/([^/]+)\/worktrees$/.exec(p)) && req.method === "POST") {
@@ -197,7 +198,7 @@ export async function startMockWorker({ dir }) {
       return send(res, 200, { kata_state: KATA });
     }
     if (p === "/api/sessions" && req.method === "GET") {
-      return send(res, 200, [...sessions.values()].sort((a, b) => b.updated_at - a.updated_at).map((s) => s.row()));
+      return send(res, 200, { sessions: [...sessions.values()].sort((a, b) => b.updated_at - a.updated_at).map((s) => s.row()) });
     }
     if (p === "/api/sessions" && req.method === "POST") {
       const b = await body(req);
