@@ -341,7 +341,7 @@ pub fn item(item: &Item) -> String {
         Item::Tool(t) => tool(&mut out, t),
         Item::Question { seq, questions, answers, decision, .. } => {
             let state = match (answers, decision) {
-                (Some(_), _) => "answered",
+                (Some(_), _) | (None, Some(Decision::Approved)) => "answered",
                 (None, Some(Decision::Denied)) => "declined",
                 (None, Some(Decision::Expired)) => "expired",
                 _ => "waiting",

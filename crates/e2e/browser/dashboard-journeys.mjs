@@ -284,7 +284,8 @@ export async function denyAndAnswer({ base, page, tag = "journey" }) {
   await q.getByTestId("option").filter({ hasText: "red" }).click();
   await screenshots(page, tag, "session-question");
   await q.getByTestId("answer-submit").click();
-  await page.locator('[data-kind="question"][data-state="answered"]', { hasText: "red" }).waitFor({ timeout: 60_000 });
-  await page.locator('[data-kind="assistant"]', { hasText: "tool result (error=false)" }).last().waitFor({ timeout: 60_000 });
+  await page.locator('[data-kind="question"][data-state="answered"]').waitFor({ timeout: 60_000 });
+  // the answer reached Claude: the fake model echoes the tool result it was given
+  await page.locator('[data-kind="assistant"]', { hasText: "tool result (error=false)" }).filter({ hasText: "red" }).waitFor({ timeout: 60_000 });
   await waitStatus(page, "idle");
 }
