@@ -112,3 +112,32 @@ test("budget: the session list is drawn within 400 ms of navigation at 4x CPU", 
     await d.close();
   }
 });
+
+test("budget: a session of 10,000 events opens within 1 s", { timeout: 600_000 }, async (t) => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, base);
+    // turns of 4,000 streamed deltas each (the fake model's [[slow]]) until there are 10,000 events
+    const words = Array.from({ length: 4000 }, (_, i) => `w${i}`).join(" ");
+    const prompt = (n) => `Turn ${n} [[slow ms=1 chunks=4000]] [[text "${words}"]]`;
+    const id = await j.startSession(d.page, base, prompt(1));
+    const cursor = async () => Number(await d.page.getByTestId("session").getAttribute("data-cursor"));
+    for (let turn = 1; turn < 6; turn++) {
+      await d.page.locator('[data-kind="result"]').nth(turn - 1).waitFor({ timeout: 300_000 });
+      await j.waitStatus(d.page, "idle", 300_000);
+      if ((await cursor()) >= 10_000) break;
+      await d.page.getByTestId("composer-input").fill(prompt(turn + 1));
+      await d.page.getByTestId("composer-send").click();
+    }
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push(await j.sessionOpenMs({ base, context: d.context, id }));
+    assert.ok(runs[0].cursor >= 10_000, `the session has ${runs[0].cursor} events`);
+    const best = Math.min(...runs.map((r) => r.ms));
+    t.diagnostic(`${runs[0].cursor}-event session opened in ${runs.map((r) => r.ms.toFixed(0)).join(", ")} ms`);
+    console.log(`BUDGET stack open_10k_ms=${best.toFixed(0)} events=${runs[0].cursor}`);
+    assert.ok(best < 1000, `opened in ${best} ms`);
+  } finally {
+    await d.close();
+  }
+});
