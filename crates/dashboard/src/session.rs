@@ -201,7 +201,7 @@ impl Driver {
 
     fn received(self: &Rc<Self>, text: &str) {
         self.last_heard.set(now());
-        let frame = match codec::decode_server_frame(text) {
+        let frame = match decode(text) {
             Ok(frame) => frame,
             Err(e) => return self.notice.set(Some(format!("unreadable frame from the session: {e}"))),
         };
@@ -370,6 +370,13 @@ impl Driver {
     }
 }
 
+/// Reads a DO -> browser frame straight from its text (one pass; `codec::decode_server_frame`
+/// goes through a `Value` first, which costs a second tree per frame and, in wasm, its own copy
+/// of every frame type's deserializer).
+fn decode(text: &str) -> Result<ServerFrame, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
 fn socket_url(id: &str) -> String {
     let loc = window().location();
     let scheme = if loc.protocol().as_deref() == Ok("https:") { "wss" } else { "ws" };
@@ -433,7 +440,7 @@ fn restore(id: &str) -> SessionSync {
         return sync;
     }
     let stored = window().session_storage().ok().flatten().and_then(|s| s.get_item(&storage_key(id)).ok().flatten());
-    match stored.map(|json| codec::decode_server_frame(&json)) {
+    match stored.map(|json| decode(&json)) {
         Some(Ok(ServerFrame::Snapshot { transcript: Some(t), .. })) => SessionSync::resume(*t),
         _ => SessionSync::new(),
     }
