@@ -10,6 +10,9 @@
 #                         WRANGLER_PID, WRANGLER_LOG, WRANGLER_PERSIST; killed by cleanup
 #   spawn NAME CMD...     start a background server in its own process group, register it for
 #                         cleanup; sets SPAWNED_PID and SPAWNED_LOG
+#   start_stack RUN_DIR PROJECTS BIN FAKE
+#                         the whole system wired together: (the fake model,) cc-gateway and
+#                         wrangler dev; sets STACK_URL (used by scripts/run.sh and scripts/test.sh)
 #   cleanup               kill every spawned process group (installed as an EXIT trap by
 #                         `use_cleanup_trap`)
 
@@ -116,6 +119,14 @@ cleanup() {
     [ -n "$pid" ] && stop "$pid"
   done
   _SPAWNED_PIDS=()
+  # Session runners are detached from the gateway by design (they outlive it); a test run ends
+  # the ones it caused (STACK_END_RUNNERS=1), scripts/run.sh leaves them to resume later.
+  if [ "${STACK_END_RUNNERS:-}" = 1 ] && [ -n "${STACK_RUN_DIR:-}" ]; then
+    local file
+    for file in "$STACK_RUN_DIR"/gateway-run/sessions/*.pid; do
+      [ -f "$file" ] && kill -KILL "$(cat "$file")" 2>/dev/null || true
+    done
+  fi
 }
 
 use_cleanup_trap() {
@@ -162,4 +173,61 @@ apply_d1_migrations() {
     tail -n 30 "$out" >&2
     return 1
   fi
+}
+
+# start_stack RUN_DIR PROJECTS BIN FAKE: the whole system on this machine, wired together:
+#   - with FAKE=1 the scripted fake model (crates/fake-anthropic) and a Claude config of its own,
+#     otherwise the user's Claude login or ANTHROPIC_API_KEY (refused with a clear message when
+#     there is neither);
+#   - cc-gateway on 127.0.0.1 (GATEWAY_PORT, default free) with a token generated once into
+#     RUN_DIR (mode 600; never in argv or a URL) over PROJECTS (a demo repository is created
+#     when it is empty); its state and runtime dirs in RUN_DIR;
+#   - wrangler dev (WRANGLER_PORT, WRANGLER_PERSIST) with the D1 migrations applied and the
+#     gateway's URL and secret in an env file (mode 600).
+# BIN holds the cc-gateway and fake-anthropic binaries. Sets STACK_URL and STACK_RUN_DIR.
+start_stack() {
+  local run_dir="$1" projects="$2" bin="$3" fake="$4"
+  mkdir -p "$run_dir" "$projects"
+  chmod 700 "$run_dir"
+  STACK_RUN_DIR="$run_dir"
+  local token="$run_dir/gateway-token"
+  [ -s "$token" ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token")
+  if [ -z "$(ls -A "$projects")" ]; then
+    log "    creating a demo git repository in $projects/demo"
+    mkdir -p "$projects/demo"
+    (cd "$projects/demo" && git init -q -b main && printf '# demo\n' >README.md && git add . \
+      && git -c user.name=Duraclaw -c user.email=duraclaw@localhost commit -qm "initial") || return 1
+  fi
+  local gateway_env=(CC_GATEWAY_TOKEN_FILE="$token" CLAUDE_BIN="$CLAUDE_BIN"
+    CC_GATEWAY_STATE_DIR="$run_dir/gateway-state" CC_GATEWAY_RUNTIME_DIR="$run_dir/gateway-run")
+  if [ "$fake" = 1 ]; then
+    local fake_port
+    fake_port="$(free_port)"
+    spawn fake-anthropic "$bin/fake-anthropic" --port "$fake_port"
+    wait_http "http://127.0.0.1:$fake_port/_fake/requests" 30 "$SPAWNED_PID" || { log "the fake model did not start: see $SPAWNED_LOG"; return 1; }
+    # A Claude config of its own, so the fake never touches the user's real login.
+    mkdir -p "$run_dir/fake-claude-home/.claude"
+    gateway_env+=(ANTHROPIC_BASE_URL="http://127.0.0.1:$fake_port" ANTHROPIC_API_KEY=fake
+      HOME="$run_dir/fake-claude-home" CLAUDE_CONFIG_DIR="$run_dir/fake-claude-home/.claude"
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_MAX_RETRIES=1)
+    log "    the fake model on port $fake_port: script it with [[...]] directives (crates/fake-anthropic)"
+  else
+    local config_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
+    if [ -z "${ANTHROPIC_API_KEY:-}" ] && [ ! -s "$config_dir/.credentials.json" ]; then
+      log "no Claude login ($config_dir/.credentials.json) and no ANTHROPIC_API_KEY: run \`$CLAUDE_BIN\` once and /login, export ANTHROPIC_API_KEY, or use scripts/run.sh --fake-model"
+      return 1
+    fi
+  fi
+  GATEWAY_PORT="${GATEWAY_PORT:-$(free_port)}"
+  spawn cc-gateway env "${gateway_env[@]}" "$bin/cc-gateway" serve \
+    --bind "127.0.0.1:$GATEWAY_PORT" --projects-root "$projects"
+  wait_http "http://127.0.0.1:$GATEWAY_PORT/health" 30 "$SPAWNED_PID" || { tail -n 30 "$SPAWNED_LOG" >&2; return 1; }
+  log "    cc-gateway on 127.0.0.1:$GATEWAY_PORT (projects: $projects)"
+  local env_file="$run_dir/worker.env"
+  (umask 077 && printf 'CC_GATEWAY_URL=http://127.0.0.1:%s\nCC_GATEWAY_SECRET=%s\n' "$GATEWAY_PORT" "$(cat "$token")" >"$env_file")
+  WRANGLER_PERSIST="${WRANGLER_PERSIST:-$run_dir/wrangler-state}"
+  apply_d1_migrations "$WRANGLER_PERSIST" || return 1
+  start_wrangler --env-file "$env_file" || return 1
+  STACK_URL="$WRANGLER_URL"
+  export STACK_URL STACK_RUN_DIR GATEWAY_PORT
 }

@@ -70,7 +70,7 @@ e2e_browser() {
   for f in "$REPO_ROOT"/crates/e2e/browser/*.test.mjs; do
     [ -e "$f" ] || continue
     t="$(_ts)"
-    if node --test --test-timeout=120000 "$f" >"$DURACLAW_ARTIFACTS/browser-$(basename "$f" .test.mjs).log" 2>&1; then
+    if node --test --test-timeout=900000 "$f" >"$DURACLAW_ARTIFACTS/browser-$(basename "$f" .test.mjs).log" 2>&1; then
       log "    pass ${f#"$REPO_ROOT"/} ($(_elapsed "$t"))"
     else
       log "    FAIL ${f#"$REPO_ROOT"/} ($(_elapsed "$t")):"
@@ -132,12 +132,14 @@ E2E_STEPS=(
   e2e_browser
 )
 
-WRANGLER_PERSIST="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-wrangler.XXXXXX")"
-STEP_HINT="see wrangler's output above (crates/orchestrator-worker/migrations)"
-step "D1 migrations (local)" apply_d1_migrations "$WRANGLER_PERSIST"
-STEP_HINT="wrangler dev failed to start: see its log in $DURACLAW_ARTIFACTS"
-step "start wrangler dev" start_wrangler
-export DURACLAW_BASE_URL="$WRANGLER_URL"
+# The whole system for the steps that use a shared one (health, browser): the fake model, the
+# gateway (debug build) over a fresh projects root, wrangler dev; its runners end with the run.
+STACK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-stack.XXXXXX")"
+STACK_END_RUNNERS=1
+STEP_HINT="logs in $DURACLAW_ARTIFACTS"
+step "build cc-gateway and fake-anthropic" cargo build -q -p cc-gateway -p fake-anthropic
+step "start the system (fake model, gateway, wrangler dev)" start_stack "$STACK_DIR/run" "$STACK_DIR/projects" "$REPO_ROOT/target/debug" 1
+export DURACLAW_BASE_URL="$WRANGLER_URL" DURACLAW_STACK_URL="$STACK_URL"
 log "    $WRANGLER_URL (pid $WRANGLER_PID, log ${WRANGLER_LOG#"$REPO_ROOT"/})"
 
 for s in "${E2E_STEPS[@]}"; do

@@ -2,14 +2,13 @@
 //! Durable Object's WebSocket, and what the daemon and an idle runner cost in memory.
 //!
 //! Everything is the real gateway (daemon, detached runner, outbox on disk, the relay). Only the
-//! CLI is synthetic: this binary, re-executed as the runner's `claude`, prints `N` stream-json
-//! text deltas whose text is the time it printed them, so the latency measured is the gateway's
+//! CLI is synthetic (`fake_anthropic::bench_cli`: this binary, re-executed as the runner's
+//! `claude`, prints stream-json text deltas whose text is the time it printed them), so the latency measured is the gateway's
 //! own (translate, number, store, relay), not the model's. Run with
 //! `cargo bench -p cc-gateway --bench gateway`.
 
-use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use shared_types::codec::{decode_gateway_frame, encode};
@@ -18,48 +17,9 @@ use shared_types::{ContentBlock, Delta, GatewayCommand, GatewayEvent};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-const CLI_MODE: &str = "DURACLAW_BENCH_CLI";
+use fake_anthropic::bench_cli::{self, now_nanos, MODE_ENV as CLI_MODE};
 const TOKEN: &str = "bench-token-bench-token-bench-token-0123";
 
-fn now_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-/// The synthetic CLI: each user message says "LINES RATE"; it prints LINES deltas at RATE per
-/// second (0: as fast as it can), then a result.
-fn synthetic_cli() {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { return };
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if msg["type"] != "user" {
-            continue;
-        }
-        let prompt = msg.pointer("/message/content/0/text").and_then(|t| t.as_str()).unwrap_or("1000 0");
-        let mut numbers = prompt.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
-        let (lines, rate) = (numbers.next().unwrap_or(1000), numbers.next().unwrap_or(0));
-        let _ = writeln!(out, r#"{{"type":"system","subtype":"init","session_id":"bench"}}"#);
-        let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench"}}}}}}"#);
-        let start = Instant::now();
-        for i in 0..lines {
-            if let Some(step) = 1_000_000_000u64.checked_div(rate) {
-                let due = start + Duration::from_nanos(i * step);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            let _ = writeln!(
-                out,
-                r#"{{"type":"stream_event","event":{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{}"}}}}}}"#,
-                now_nanos()
-            );
-            let _ = out.flush();
-        }
-        let _ = writeln!(out, r#"{{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0,"duration_ms":1}}"#);
-        let _ = out.flush();
-    }
-}
 
 struct Run {
     events: usize,
@@ -142,7 +102,7 @@ fn report(name: &str, run: &Run) {
 
 fn main() {
     if std::env::var_os(CLI_MODE).is_some() {
-        return synthetic_cli();
+        return bench_cli::run();
     }
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list`

@@ -68,6 +68,8 @@ pub enum DaemonError {
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("cannot find the daemon's own executable, which session runners are started from: {0}")]
+    OwnExe(std::io::Error),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -81,6 +83,7 @@ pub fn main(cfg: DaemonConfig) -> Result<(), Box<dyn std::error::Error>> {
     if !cfg.bind.ip().is_loopback() && !cfg.allow_non_loopback {
         return Err(DaemonError::NotLoopback(cfg.bind).into());
     }
+    crate::supervisor::remember_runner_exe().map_err(DaemonError::OwnExe)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(DaemonError::Runtime)?;
     let dirs = cfg.dirs.clone();
     let state = AppState::new(cfg, token).with_busy_worktrees(move || crate::supervisor::busy_worktrees(&dirs));

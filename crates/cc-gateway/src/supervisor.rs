@@ -7,6 +7,7 @@
 //! loser exits at once.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -19,6 +20,25 @@ use crate::runner::outbox_path;
 
 /// How long a new runner gets to open its socket.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The executable runners are started from, by path, as it was when the daemon started. Asking
+/// `current_exe()` at spawn time would name a deleted file once the binary is upgraded in place
+/// (or rebuilt) under a running daemon; the path itself names the new binary.
+static RUNNER_EXE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Records the daemon's own path; call once at start-up, before the binary can be replaced.
+pub fn remember_runner_exe() -> std::io::Result<()> {
+    let exe = std::env::current_exe()?;
+    let _ = RUNNER_EXE.set(exe);
+    Ok(())
+}
+
+fn runner_exe() -> std::io::Result<PathBuf> {
+    match RUNNER_EXE.get() {
+        Some(exe) => Ok(exe.clone()),
+        None => std::env::current_exe(),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -73,7 +93,7 @@ fn log_path(dirs: &Dirs, id: &str) -> PathBuf {
 fn spawn(dirs: &Dirs, settings: &RunnerSettings, id: &str, cwd: Option<&Path>) -> std::io::Result<()> {
     std::fs::create_dir_all(dirs.session_dir(id))?;
     let log = std::fs::File::options().create(true).append(true).open(log_path(dirs, id))?;
-    let mut cmd = Command::new(std::env::current_exe()?);
+    let mut cmd = Command::new(runner_exe()?);
     cmd.args(["runner", "--session-id", id])
         .arg("--state-dir").arg(&dirs.state_dir)
         .arg("--runtime-dir").arg(&dirs.runtime_dir)

@@ -218,3 +218,20 @@ async fn an_idle_runner_exits_and_the_next_message_resumes_it() {
     let second_pid = runner_pid(&http_get(daemon.port, status_path, Some(TOKEN)).await.unwrap().1);
     assert_ne!(first_pid, second_pid, "a new runner");
 }
+
+#[tokio::test]
+async fn runners_start_after_the_binary_is_replaced_under_the_daemon() {
+    let stack = Stack::new().await;
+    let bin = stack.root.path().join("bin/cc-gateway");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_cc-gateway"), &bin).unwrap();
+    let daemon = stack.daemon_from(&bin, 0, &[]).await;
+    // An upgrade in place: a new file renamed over the old one (the old inode is now deleted).
+    let staged = stack.root.path().join("bin/cc-gateway.new");
+    std::fs::copy(env!("CARGO_BIN_EXE_cc-gateway"), &staged).unwrap();
+    std::fs::rename(&staged, &bin).unwrap();
+    let mut c = WsClient::connect(daemon.port, "upgraded").await;
+    create(&mut c).await;
+    c.send(&text("c1", "hello after the upgrade")).await;
+    c.until("result", is_result).await;
+}

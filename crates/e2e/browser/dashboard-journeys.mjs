@@ -1,6 +1,6 @@
-// The dashboard's journeys, written once and run against two back ends: the real stack
-// (dashboard-stack.test.mjs: wrangler dev + gateway + CLI + fake model) and the contract fake
-// (dashboard-mock.test.mjs). Prompts script the model with the fake Anthropic API's directives.
+// The dashboard's journeys, run against the real stack by dashboard-stack.test.mjs (wrangler dev +
+// gateway + CLI + fake model) and measured by bench.mjs. Prompts script the model with the fake
+// Anthropic API's directives.
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { artifactsDir } from "./support.mjs";

@@ -1,6 +1,7 @@
 // The dashboard on the full local stack (scripts/test.sh: wrangler dev + the real gateway + the
 // real CLI + the fake model): the journeys of dashboard-journeys.mjs against DURACLAW_BASE_URL,
-// the 30 s cut at a TCP proxy, and the session list's draw time at 4x CPU. These FAIL when the
+// the 30 s cut at a TCP proxy and the PWA shell. The budgets (draw time at 4x CPU, a 10,000-event
+// session) are measured by bench.mjs, which prints figures. These FAIL when the
 // stack is missing (no skips): the first test says what is missing.
 //
 // The stack: DURACLAW_STACK_URL when set (a Worker wired to the gateway, the fake model and the
@@ -98,45 +99,28 @@ test("every connection cut at a TCP proxy for 30 s, then restored: caught up, no
   }
 });
 
-test("budget: the session list is drawn within 400 ms of navigation at 4x CPU", async (t) => {
+test("PWA: manifest and icons served, the service worker caches the shell and never /api", async () => {
   needApi();
   const d = await launch({ viewport: j.SIZES.phone });
   try {
+    const { page } = d;
     await j.ensureSignedIn(d.context, base);
-    const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await j.listDrawMs({ base, context: d.context, rate: 4 }));
-    t.diagnostic(`session list drawn at 4x CPU: ${runs.map((n) => n.toFixed(0)).join(", ")} ms`);
-    console.log(`BUDGET stack list_draw_4x_ms=${Math.min(...runs).toFixed(0)}`);
-    assert.ok(Math.min(...runs) < 400, `drawn in ${Math.min(...runs)} ms`);
-  } finally {
-    await d.close();
-  }
-});
-
-test("budget: a session of 10,000 events opens within 1 s", { timeout: 600_000 }, async (t) => {
-  need();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
-    await j.ensureSignedIn(d.context, base);
-    // turns of 4,000 streamed deltas each (the fake model's [[slow]]) until there are 10,000 events
-    const words = Array.from({ length: 4000 }, (_, i) => `w${i}`).join(" ");
-    const prompt = (n) => `Turn ${n} [[slow ms=1 chunks=4000]] [[text "${words}"]]`;
-    const id = await j.startSession(d.page, base, prompt(1));
-    const cursor = async () => Number(await d.page.getByTestId("session").getAttribute("data-cursor"));
-    for (let turn = 1; turn < 6; turn++) {
-      await d.page.locator('[data-kind="result"]').nth(turn - 1).waitFor({ timeout: 300_000 });
-      await j.waitStatus(d.page, "idle", 300_000);
-      if ((await cursor()) >= 10_000) break;
-      await d.page.getByTestId("composer-input").fill(prompt(turn + 1));
-      await d.page.getByTestId("composer-send").click();
-    }
-    const runs = [];
-    for (let i = 0; i < 3; i++) runs.push(await j.sessionOpenMs({ base, context: d.context, id }));
-    assert.ok(runs[0].cursor >= 10_000, `the session has ${runs[0].cursor} events`);
-    const best = Math.min(...runs.map((r) => r.ms));
-    t.diagnostic(`${runs[0].cursor}-event session opened in ${runs.map((r) => r.ms.toFixed(0)).join(", ")} ms`);
-    console.log(`BUDGET stack open_10k_ms=${best.toFixed(0)} events=${runs[0].cursor}`);
-    assert.ok(best < 1000, `opened in ${best} ms`);
+    const manifest = await (await fetch(`${base}/manifest.webmanifest`)).json();
+    assert.equal(manifest.display, "standalone");
+    for (const icon of manifest.icons) assert.equal((await fetch(`${base}${icon.src}`)).status, 200, icon.src);
+    await page.goto(`${base}/`);
+    await page.getByTestId("session-list").or(page.getByTestId("no-sessions")).waitFor();
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload();
+    await page.getByTestId("app-title").waitFor();
+    const cached = await page.evaluate(async () => {
+      const urls = [];
+      for (const key of await caches.keys()) for (const req of await (await caches.open(key)).keys()) urls.push(new URL(req.url).pathname);
+      return urls;
+    });
+    assert.ok(cached.includes("/"), `shell cached: ${cached}`);
+    assert.ok(cached.some((u) => u.endsWith(".wasm")), `wasm cached: ${cached}`);
+    assert.ok(!cached.some((u) => u.startsWith("/api/")), `nothing under /api cached: ${cached}`);
   } finally {
     await d.close();
   }

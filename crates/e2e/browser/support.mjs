@@ -65,8 +65,3 @@ export function artifactsDir(...sub) {
   const root = process.env.DURACLAW_ARTIFACTS || join(new URL("../../..", import.meta.url).pathname, "test-artifacts", "latest");
   return join(root, ...sub);
 }
-
-/** Resolves a package from the npm tools dir (like playwright-core above), e.g. `ws`. */
-export function requireTool(name) {
-  return require(name);
-}

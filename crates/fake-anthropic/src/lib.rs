@@ -52,6 +52,7 @@
 //! Relative `path`s are resolved against the CLI's cwd, which it states in its system prompt.
 //! Names, keys and values are checked strictly: a typo is an error, never silently ignored.
 
+pub mod bench_cli;
 pub mod cli;
 pub mod directive;
 pub mod reply;

@@ -69,7 +69,7 @@ fn run(args: RunnerArgs) -> Result<(), RunnerError> {
     let pid_path = socket_path.with_extension("pid");
     let result = runtime.block_on(async {
         let listener = socket::bind(&socket_path).map_err(io("cannot bind", &socket_path))?;
-        std::fs::write(&pid_path, std::process::id().to_string()).map_err(io("cannot write", &pid_path))?;
+        std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(io("cannot write", &pid_path))?;
         tracing::info!(session_id = %id, socket = %socket_path.display(), "runner serving");
         let (tx, rx) = mpsc::unbounded_channel();
         let session = Session::new(id.clone(), args.runner.clone(), args.cwd.clone(), outbox, tx.clone())?;

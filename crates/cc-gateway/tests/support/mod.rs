@@ -332,9 +332,14 @@ pub fn free_port() -> u16 {
 impl Stack {
     /// Starts the daemon on `port` (0: a free one) and waits for `/health`.
     pub async fn daemon(&self, port: u16, extra: &[&str]) -> Daemon {
+        self.daemon_from(Path::new(env!("CARGO_BIN_EXE_cc-gateway")), port, extra).await
+    }
+
+    /// The same, from a given copy of the binary.
+    pub async fn daemon_from(&self, bin: &Path, port: u16, extra: &[&str]) -> Daemon {
         let port = if port == 0 { free_port() } else { port };
         let log = std::fs::File::options().create(true).append(true).open(self.root.path().join("daemon.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_cc-gateway"))
+        let child = Command::new(bin)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .arg("--projects-root").arg(self.projects())
             .args(extra)

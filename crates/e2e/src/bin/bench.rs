@@ -11,52 +11,15 @@
 //!   every seq exactly once), stepping the rate up;
 //! - the Worker bundle's gzipped size.
 
-use std::io::{BufRead, Write};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use e2e::browser::Browser;
 use e2e::stack::{Options, Stack};
 use shared_types::fold::Item;
 use shared_types::{ClientCommand, ContentBlock, Delta, GatewayEvent};
 
-const CLI_MODE: &str = "DURACLAW_BENCH_CLI";
+use fake_anthropic::bench_cli::{self, now_nanos, MODE_ENV as CLI_MODE};
 
-fn now_nanos() -> u128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
-
-/// The synthetic CLI: each user message says "LINES RATE"; it prints LINES deltas at RATE/s.
-fn synthetic_cli() {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { return };
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
-        if msg["type"] != "user" {
-            continue;
-        }
-        let prompt = msg.pointer("/message/content/0/text").and_then(|t| t.as_str()).unwrap_or("10 10");
-        let mut numbers = prompt.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
-        let (lines, rate) = (numbers.next().unwrap_or(10), numbers.next().unwrap_or(10).max(1));
-        let _ = writeln!(out, r#"{{"type":"system","subtype":"init","session_id":"bench"}}"#);
-        let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench"}}}}}}"#);
-        let start = Instant::now();
-        for i in 0..lines {
-            let due = start + Duration::from_nanos(i * (1_000_000_000 / rate));
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let _ = writeln!(
-                out,
-                r#"{{"type":"stream_event","event":{{"type":"content_block_delta","index":0,"delta":{{"type":"text_delta","text":"{}"}}}}}}"#,
-                now_nanos()
-            );
-            let _ = out.flush();
-        }
-        let _ = writeln!(out, r#"{{"type":"result","subtype":"success","is_error":false,"num_turns":1,"total_cost_usd":0,"duration_ms":1}}"#);
-        let _ = out.flush();
-    }
-}
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -107,7 +70,7 @@ async fn turn(browsers: &mut [Browser], turn_no: usize, lines: u64, rate: u64) -
 #[tokio::main]
 async fn main() {
     if std::env::var_os(CLI_MODE).is_some() {
-        synthetic_cli();
+        bench_cli::run();
         return;
     }
     // The runner starts `claude` with the gateway's environment: the mode flag reaches it.
