@@ -48,3 +48,9 @@ pub fn status_label(name: &str) -> &str {
         other => other,
     }
 }
+
+/// How far a kata phase has got: "tasks 2/3 · gates 1/2 passed".
+pub fn phase_progress(p: &shared_types::kata::KataPhase) -> String {
+    let done = p.tasks.iter().filter(|t| t.done).count();
+    format!("tasks {}/{} · gates {}/{} passed", done, p.tasks.len(), p.gates_passed, p.gates_total)
+}

@@ -289,3 +289,40 @@ export async function denyAndAnswer({ base, page, tag = "journey" }) {
   await page.locator('[data-kind="assistant"]', { hasText: "tool result (error=false)" }).filter({ hasText: "red" }).waitFor({ timeout: 60_000 });
   await waitStatus(page, "idle");
 }
+
+/** A directive's quoted argument: `"` and `\` escaped. */
+const quoted = (s) => `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+
+/**
+ * kata on the session screen: Claude writes the worktree's kata state (an approved Write), the
+ * runner announces it (`session.kata`), the header shows mode, phase and progress, a reload still
+ * shows it (the DO kept it), and the strip opens the worktree panel with the same state.
+ */
+export async function kataOnSession({ base, page, tag = "journey" }) {
+  const sid = `e2e-${Date.now()}`;
+  const state = {
+    session_id: sid, mode: "task", phase: "build", updated_at_ms: Date.now(), started_at_ms: Date.now(),
+    phases: [
+      { id: "plan", title: "Plan it", status: "done", tasks: [], gates_passed: 0, gates_total: 0 },
+      { id: "build", title: "Build it", status: "active", tasks: [{ id: "t1", title: "code", done: true, depends_on: [] }, { id: "t2", title: "test", done: false, depends_on: ["t1"] }], gates_passed: 1, gates_total: 2 },
+    ],
+  };
+  const id = await startSession(page, base, `Record it [[tool:write path=${quoted(`.kata/sessions/${sid}/state.json`)} content=${quoted(JSON.stringify(state))}]]`);
+  assert.equal(await page.getByTestId("session-kata").count(), 0, "no kata strip before a state is announced");
+  const card = page.locator('[data-testid="approval"][data-tool="Write"]');
+  await card.waitFor({ timeout: 60_000 });
+  await card.getByTestId("approve-once").click();
+  const strip = page.locator('[data-testid="session-kata"][data-phase="build"]');
+  await strip.waitFor({ timeout: 60_000 });
+  assert.match(await strip.textContent(), /kata · task.*Build it.*tasks 1\/2 · gates 1\/2 passed/);
+  await waitStatus(page, "idle");
+  await screenshots(page, tag, "session-kata");
+  await page.reload();
+  await page.locator('[data-testid="session"][data-caught-up="true"]').waitFor({ timeout: 30_000 });
+  await strip.waitFor({ timeout: 30_000 });
+  await strip.click();
+  await page.getByTestId("worktree-panel").waitFor();
+  await page.getByTestId("kata").waitFor({ timeout: 30_000 });
+  assert.match(await page.getByTestId("kata-phase").textContent(), /Build it/);
+  return id;
+}

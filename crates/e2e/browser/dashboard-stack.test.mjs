@@ -61,6 +61,17 @@ test("a denied call tells Claude why; a question is answered from its card", asy
   }
 });
 
+test("kata: a state written during the session shows on its screen and links to the worktree panel", async () => {
+  need();
+  const d = await launch({ viewport: j.SIZES.phone });
+  try {
+    await j.ensureSignedIn(d.context, base);
+    await j.kataOnSession({ base, page: d.page, tag: "stack" });
+  } finally {
+    await d.close();
+  }
+});
+
 test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
   need();
   const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.laptop })];

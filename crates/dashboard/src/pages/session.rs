@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use shared_types::fold::Item;
 use shared_types::{AssistantBlock, ClientCommand, ContentBlock, PendingRequest, Question, Scope, SessionStatus, ToolCall};
 
+use crate::route::worktree_href;
 use crate::session::{new_client_id, use_session, Link, SessionHandle};
 use crate::{display, render};
 
@@ -77,6 +78,7 @@ fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoVie
                 <span class=move || format!("badge s-{}", status_name()) data-testid="status">{move || display::status_label(status_name()).to_string()}</span>
                 <span data-testid="usage">{usage}</span>
             </div>
+            <KataStrip s/>
             <div class="actions small">
                 <button class="btn" data-testid="interrupt" disabled=move || !working() on:click=move |_| s.send(ClientCommand::Interrupt)>"Interrupt"</button>
                 <Show
@@ -88,6 +90,28 @@ fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoVie
                 </Show>
             </div>
         </header>
+    }
+}
+
+/// The worktree's kata work as the runner last announced it (`session.kata`): mode, phase and
+/// how far the phase has got, linking to the worktree panel. Absent until a state is announced.
+#[component]
+fn KataStrip(s: SessionHandle) -> impl IntoView {
+    let kata = Memo::new(move |_| s.sync.with(|x| x.transcript().kata.clone()));
+    let panel = Memo::new(move |_| s.sync.with(|x| x.meta().map(|m| worktree_href(&m.project, m.worktree.as_deref()))));
+    move || {
+        kata.get().map(|k| {
+            let phase = k.current_phase();
+            let title = phase.map_or_else(|| k.phase.clone(), |p| p.title.clone());
+            let progress = phase.map(display::phase_progress).unwrap_or_default();
+            view! {
+                <a class="kata-strip small" data-testid="session-kata" data-phase=k.phase.clone() href=panel.get().unwrap_or_default()>
+                    <span class="badge">{format!("kata · {}", k.mode)}</span>
+                    " " <strong data-testid="session-kata-phase">{title}</strong>
+                    " " <span class="muted">{progress}</span>
+                </a>
+            }
+        })
     }
 }
 

@@ -98,11 +98,10 @@ fn kata_view(k: KataState) -> impl IntoView {
                         PhaseStatus::Active => "active",
                         PhaseStatus::Done => "done",
                     };
-                    let tasks_done = p.tasks.iter().filter(|t| t.done).count();
                     view! {
                         <li class=format!("phase {status}") data-testid="kata-phase-row">
                             <span>{p.title.clone()}</span>
-                            <span class="muted">{format!(" · tasks {}/{} · gates {}/{} passed", tasks_done, p.tasks.len(), p.gates_passed, p.gates_total)}</span>
+                            <span class="muted">{format!(" · {}", display::phase_progress(p))}</span>
                         </li>
                     }
                 }).collect_view()}
