@@ -4,7 +4,9 @@
 #   wrangler dev        (the Worker, the dashboard, the SessionDOs and D1, persisted in
 #                        $DURACLAW_CACHE/run/wrangler-state; vars in a generated env file)
 #   fake-anthropic      (only with --fake-model: the scripted model, no API key needed)
-# Ctrl-C stops everything (the session runners are detached by design and resume later).
+# Ctrl-C stops everything. With a real model the session runners are detached by design: they
+# keep their sessions until idle and the next run resumes them. The fake model's runners end with
+# the run (they would otherwise talk to a fake model that is gone).
 #
 # Usage: scripts/run.sh [--fake-model] [--port PORT]
 # Env knobs: DURACLAW_PROJECTS (projects root; default ~/duraclaw-projects, a demo git repo is
@@ -22,11 +24,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --fake-model) FAKE_MODEL=1 ;;
     --port) PORT="$2"; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
   shift
 done
+[ "$FAKE_MODEL" = 1 ] && export STACK_END_RUNNERS=1
 GATEWAY_PORT="${DURACLAW_GATEWAY_PORT:-9877}"
 PROJECTS="${DURACLAW_PROJECTS:-$HOME/duraclaw-projects}"
 WRANGLER_PORT="$PORT"
@@ -38,6 +41,6 @@ step "start the system (fake model: $FAKE_MODEL)" start_stack "$DURACLAW_CACHE/r
 
 log ""
 log "Duraclaw is running: open http://127.0.0.1:$PORT  (the first sign-up becomes the admin)"
-log "logs: $DURACLAW_ARTIFACTS   Ctrl-C stops everything."
+log "logs: $DURACLAW_ARTIFACTS   Ctrl-C stops everything$([ "$FAKE_MODEL" = 1 ] || echo " but the session runners (they resume with the next run)")."
 while kill -0 "$WRANGLER_PID" 2>/dev/null; do sleep 1; done
 die "wrangler dev exited: see $WRANGLER_LOG"
