@@ -247,3 +247,83 @@ async fn a_half_open_gateway_link_is_detected_and_redialled() {
     assert_exactly_once(&a.events);
     assert_eq!(a.sync.duplicates(), 0);
 }
+
+/// The one SessionDO database under wrangler dev's `--persist-to`.
+fn do_database(persist: &std::path::Path) -> std::path::PathBuf {
+    let dir = persist.join("v3/do/duraclaw-SessionDO");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sqlite") && !p.ends_with("metadata.sqlite"))
+        .collect();
+    assert_eq!(files.len(), 1, "one session, one DO database: {files:?}");
+    files.into_iter().next().expect("a database")
+}
+
+/// Turns a stopped DO's database into what version-1 code left: v1's `events(seq, kind, body)`
+/// with the same rows, none of v2's tables, `schema_version` 1 (session-core's schema.rs).
+fn downgrade_to_v1(file: &std::path::Path) {
+    let db = rusqlite::Connection::open(file).expect("open the DO's database");
+    let chunked: i64 = db.query_row("SELECT count(*) FROM events WHERE parts > 0", [], |r| r.get(0)).expect("count");
+    assert_eq!(chunked, 0, "v1 had no chunked events");
+    db.execute_batch(
+        "CREATE TABLE events_v1 (seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL);
+         INSERT INTO events_v1 SELECT seq, kind, body FROM events;
+         DROP TABLE events;
+         ALTER TABLE events_v1 RENAME TO events;
+         DROP TABLE event_chunks; DROP TABLE pending; DROP TABLE command_queue; DROP TABLE command_chunks;
+         UPDATE schema_version SET version = 1;",
+    )
+    .expect("downgrade to v1");
+}
+
+fn schema_of(file: &std::path::Path) -> (i64, Vec<String>) {
+    let db = rusqlite::Connection::open(file).expect("open the DO's database");
+    let version = db.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).expect("version");
+    let mut tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").expect("prepare");
+    let names = tables.query_map([], |r| r.get(0)).expect("tables").collect::<Result<_, _>>().expect("names");
+    (version, names)
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_do_written_at_schema_1_wakes_under_schema_2_with_its_history() {
+    let mut stack = Stack::start(Options::default()).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let id = api.create_session("demo", "[[text \"from v1\"]] [[tool:bash cmd=\"echo after-upgrade > v2.txt\"]]").await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("the approval request", |b| pending(b).is_some()).await;
+    let call = pending(&a).expect("a pending call");
+    let before = stored_events(&api, &id).await;
+    a.close().await;
+
+    stack.stop_wrangler();
+    let file = do_database(&stack.persist);
+    downgrade_to_v1(&file);
+    let (version, tables) = schema_of(&file);
+    assert_eq!(version, 1);
+    assert!(!tables.iter().any(|t| t == "pending"), "{tables:?}");
+    stack.start_wrangler().await;
+
+    // The first request wakes the DO under v2 code: the migration runs on workerd's SQLite.
+    let after = stored_events(&api, &id).await;
+    assert!(after.len() >= before.len() && after[..before.len()] == before[..], "the v1 history, intact and in order");
+    let mut b = Browser::open(stack.worker_port, &id, &cookie).await;
+    b.until("the pending approval, rebuilt from the v1 log", |b| pending(b).as_deref() == Some(call.as_str())).await;
+    assert_eq!(b.sync.status(), Some(SessionStatus::AwaitingApproval));
+    b.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once }).await;
+    b.until("the turn's result after the upgrade", has_result).await;
+    assert_exactly_once(&b.events);
+    assert_eq!(std::fs::read_to_string(stack.repo().join("v2.txt")).expect("the approved command ran").trim(), "after-upgrade");
+    let stored = stored_events(&api, &id).await;
+    let last = stored.last().map_or(0, |e| e.seq);
+    b.until("every stored event", |b| b.sync.cursor() >= last).await;
+    assert_eq!(&Transcript::from_events(&stored), b.sync.transcript(), "the DO's log folds to what the browser holds");
+
+    stack.stop_wrangler();
+    let (version, tables) = schema_of(&do_database(&stack.persist));
+    assert_eq!(version, 2, "migrated on wake");
+    for t in ["pending", "event_chunks", "command_queue", "command_chunks"] {
+        assert!(tables.iter().any(|x| x == t), "{t} created by the v2 step: {tables:?}");
+    }
+}
