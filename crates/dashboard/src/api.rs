@@ -115,6 +115,14 @@ pub struct Credentials<'a> {
     pub password: &'a str,
 }
 
+/// `POST /api/admin/users`.
+#[derive(Serialize)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub password: &'a str,
+    pub is_admin: bool,
+}
+
 /// A row of `GET /api/sessions` (newest first).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SessionRow {

@@ -69,6 +69,7 @@ fn App() -> impl IntoView {
         Screen::Login => view! { <pages::auth::Login/> }.into_any(),
         Screen::Page(Route::Home | Route::Login | Route::Setup) => view! { <pages::home::Home/> }.into_any(),
         Screen::Page(Route::Projects) => view! { <pages::projects::Projects/> }.into_any(),
+        Screen::Page(Route::Users) => view! { <pages::auth::Users/> }.into_any(),
         Screen::Page(Route::NewSession { project, worktree }) => {
             view! { <pages::projects::NewSession project worktree/> }.into_any()
         }
@@ -93,6 +94,9 @@ fn App() -> impl IntoView {
                 <nav>
                     <a href="/" class:on=move || route.get() == Route::Home>"Sessions"</a>
                     <a href="/projects" class:on=move || route.get() == Route::Projects>"Projects"</a>
+                    <Show when=move || matches!(auth.get(), Auth::SignedIn(me) if me.is_admin)>
+                        <a href="/users" data-testid="nav-users" class:on=move || route.get() == Route::Users>"Users"</a>
+                    </Show>
                     <button class="link-btn" data-testid="logout" on:click=move |_| auth::logout()>
                         {move || match auth.get() { Auth::SignedIn(me) => format!("Log out {}", me.name), _ => String::new() }}
                     </button>

@@ -16,6 +16,8 @@ pub enum Route {
     Login,
     Setup,
     Projects,
+    /// Adding users (the admin's).
+    Users,
     /// The worktree panel: kata status, files, diff. `worktree: None` is the main checkout.
     Worktree { project: String, worktree: Option<String> },
     NewSession { project: String, worktree: Option<String> },
@@ -32,6 +34,7 @@ impl Route {
             ["login"] => Route::Login,
             ["setup"] => Route::Setup,
             ["projects"] => Route::Projects,
+            ["users"] => Route::Users,
             ["projects", name] => Route::Worktree { project: name.to_string(), worktree: q("worktree") },
             ["new"] => match q("project") {
                 Some(project) => Route::NewSession { project, worktree: q("worktree") },

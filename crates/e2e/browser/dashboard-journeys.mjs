@@ -326,3 +326,36 @@ export async function kataOnSession({ base, page, tag = "journey" }) {
   assert.match(await page.getByTestId("kata-phase").textContent(), /Build it/);
   return id;
 }
+
+/**
+ * The admin adds a user from the Users screen (a name taken is refused with the Worker's
+ * message); the new user logs in through the login screen on another device, sees no Users
+ * link, and is told the screen is the admin's.
+ */
+export async function adminAddsUser({ base, admin, other, tag = "journey" }) {
+  const name = `bea${Date.now()}`;
+  await admin.goto(`${base}/`);
+  await admin.getByTestId("nav-users").click();
+  await admin.getByTestId("users").waitFor();
+  const add = async (who, password) => {
+    await admin.getByTestId("user-name").fill(who);
+    await admin.getByTestId("user-password").fill(password);
+    await admin.getByTestId("user-submit").click();
+  };
+  await add(name, "bea-password-1");
+  await admin.getByTestId("user-added").filter({ hasText: `Added ${name}` }).waitFor({ timeout: 20_000 });
+  assert.equal(await admin.getByTestId("user-name").inputValue(), "", "the form is cleared for the next one");
+  await add(name, "bea-password-2");
+  await admin.locator('[data-testid="users"] [data-testid="error"]').waitFor({ timeout: 20_000 });
+  assert.equal(await admin.getByTestId("user-added").count(), 1, "a taken name adds no one");
+  await screenshots(admin, tag, "users");
+
+  await other.goto(`${base}/login`);
+  await other.getByTestId("login-name").fill(name);
+  await other.getByTestId("login-password").fill("bea-password-1");
+  await other.getByTestId("login-submit").click();
+  await other.getByTestId("logout").filter({ hasText: name }).waitFor({ timeout: 20_000 });
+  assert.equal(await other.getByTestId("nav-users").count(), 0, "no Users link for a non-admin");
+  await other.goto(`${base}/users`);
+  await other.getByTestId("users-admin-only").waitFor();
+}

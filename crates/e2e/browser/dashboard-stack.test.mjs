@@ -72,6 +72,18 @@ test("kata: a state written during the session shows on its screen and links to 
   }
 });
 
+test("users: the admin adds a user from the Users screen; they log in on another device", async () => {
+  needApi();
+  const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.phone })];
+  try {
+    await j.ensureSignedIn(a.context, base);
+    await j.adminAddsUser({ base, admin: a.page, other: b.page, tag: "stack" });
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
   need();
   const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.laptop })];

@@ -1,11 +1,12 @@
-//! First-run set-up (create the admin) and login.
+//! First-run set-up (create the admin), login, and the admin adding users.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use crate::api::{self, Credentials};
+use crate::api::{self, Credentials, NewUser};
+use crate::auth::Auth;
 use crate::{auth, route};
 
 /// Logs in and loads `/api/me`; the app then shows the page that was asked for.
@@ -96,6 +97,64 @@ pub fn Setup() -> impl IntoView {
             </form>
             <Show when=move || taken.get()>
                 <p data-testid="setup-taken">"This server is already set up. " <a href="/login">"Log in"</a></p>
+            </Show>
+        </section>
+    }
+}
+
+/// The admin adds users (sign-up is closed after the first). Others are told it is the admin's.
+#[component]
+pub fn Users() -> impl IntoView {
+    let admin = move || matches!(auth::use_auth().get(), Auth::SignedIn(me) if me.is_admin);
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let is_admin = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let added = RwSignal::new(Vec::<(String, bool)>::new());
+    let busy = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (n, p, a) = (name.get_untracked(), password.get_untracked(), is_admin.get_untracked());
+        spawn_local(async move {
+            match api::post::<Value>("/api/admin/users", &NewUser { name: &n, password: &p, is_admin: a }).await {
+                Ok(_) => {
+                    added.try_update(|list| list.push((n, a)));
+                    name.try_set(String::new());
+                    password.try_set(String::new());
+                    is_admin.try_set(false);
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <section class="page narrow" data-testid="users">
+            <h1>"Users"</h1>
+            <Show
+                when=admin
+                fallback=|| view! { <p class="muted" data-testid="users-admin-only">"Only an administrator adds users."</p> }
+            >
+                <p class="muted">"Sign-up is closed: add the people who may use this Duraclaw. Each sees only their own sessions."</p>
+                <form class="form" on:submit=submit>
+                    <label>"Name"<input data-testid="user-name" autocomplete="off" required bind:value=name/></label>
+                    <label>"Password"<input data-testid="user-password" type="password" autocomplete="new-password" minlength="8" required bind:value=password/></label>
+                    <label class="check"><input type="checkbox" data-testid="user-admin" bind:checked=is_admin/>" Administrator (may add users)"</label>
+                    {move || error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
+                    <button class="btn primary" data-testid="user-submit" disabled=move || busy.get()>"Add user"</button>
+                </form>
+                <ul class="plain" data-testid="users-added">
+                    {move || added.get().into_iter().map(|(n, a)| view! {
+                        <li data-testid="user-added">{format!("Added {n}")}{a.then_some(" (administrator)")}</li>
+                    }).collect_view()}
+                </ul>
             </Show>
         </section>
     }

@@ -105,14 +105,17 @@ async fn main() {
     for b in ten.iter_mut() {
         b.until("the replay", |b| results(b) >= turn_no).await;
     }
-    println!("fan-out to 10 browsers (rate the CLI emits; sustained = the turn took no longer than 1.2x its schedule, none lost):");
-    let mut best = 0;
+    println!("fan-out to 10 browsers (rate the CLI emits; sustained = none lost and at least 90% of the rate delivered):");
+    let (mut best, mut most_delivered) = (0, 0.0f64);
     for rate in [100u64, 250, 500, 1_000] {
         turn_no += 1;
         let lines = rate * 3;
         let (lat, whole, secs) = turn(&mut ten, turn_no, lines, rate).await;
         let achieved = lines as f64 / secs;
-        let sustained = whole && secs <= 1.2 * (lines as f64 / rate as f64) + 0.5;
+        let sustained = whole && achieved >= 0.9 * rate as f64;
+        if whole {
+            most_delivered = most_delivered.max(achieved);
+        }
         println!(
             "  {rate:>5} events/s x 10: {achieved:>7.0} events/s delivered, p50 {:.2} ms, p99 {:.2} ms, none lost: {whole}, sustained: {sustained}",
             percentile(&lat, 0.5) as f64 / 1000.0,
@@ -123,7 +126,7 @@ async fn main() {
         }
         best = rate;
     }
-    println!("most events/s one session sustained to 10 browsers with none lost: {best}");
+    println!("most events/s one session sustained to 10 browsers with none lost: {best} (the most delivered with none lost: {most_delivered:.0} events/s)");
     let wasm = e2e::repo_root().join("build/index_bg.wasm");
     let js = e2e::repo_root().join("build/index.js");
     let gz = |p: &std::path::Path| -> u64 {
