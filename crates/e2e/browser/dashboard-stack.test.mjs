@@ -39,95 +39,69 @@ const needApi = () => assert.equal(apiProblem, null, apiProblem ?? "");
 
 test("the stack answers the dashboard's API", () => need());
 
+/** One browser per viewport, the first signed in as the admin (at `at`) unless `signIn` is false; `fn` gets them all; all are closed after. */
+async function withBrowsers(viewports, fn, { at = base, signIn = true } = {}) {
+  const browsers = [];
+  try {
+    for (const viewport of viewports) browsers.push(await launch({ viewport }));
+    if (signIn) await j.ensureSignedIn(browsers[0].context, at);
+    return await fn(...browsers);
+  } finally {
+    for (const d of browsers) await d.close();
+  }
+}
+const { phone, laptop } = j.SIZES;
+
 test("journey: set-up, every screen, a session whose Bash call is approved and returns", async () => {
   need();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
+  await withBrowsers([phone], async (d) => {
     await j.journey({ base, page: d.page, tag: "stack" });
     assert.deepEqual(d.errors.filter((e) => !/WebSocket|status of 40[13]/.test(e)), []);
-  } finally {
-    await d.close();
-  }
+  }, { signIn: false });
 });
 
 test("a denied call tells Claude why; a question is answered from its card", async () => {
   need();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
-    await j.ensureSignedIn(d.context, base);
-    await j.denyAndAnswer({ base, page: d.page, tag: "stack" });
-  } finally {
-    await d.close();
-  }
+  await withBrowsers([phone], (d) => j.denyAndAnswer({ base, page: d.page, tag: "stack" }));
 });
 
 test("kata: a state written during the session shows on its screen and links to the worktree panel", async () => {
   need();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
-    await j.ensureSignedIn(d.context, base);
-    await j.kataOnSession({ base, page: d.page, tag: "stack" });
-  } finally {
-    await d.close();
-  }
+  await withBrowsers([phone], (d) => j.kataOnSession({ base, page: d.page, tag: "stack" }));
 });
 
 test("users: the admin adds a user from the Users screen; they log in on another device", async () => {
   needApi();
-  const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.phone })];
-  try {
-    await j.ensureSignedIn(a.context, base);
-    await j.adminAddsUser({ base, admin: a.page, other: b.page, tag: "stack" });
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  await withBrowsers([phone, phone], (a, b) => j.adminAddsUser({ base, admin: a.page, other: b.page, tag: "stack" }));
 });
 
 test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
   need();
-  const [a, b] = [await launch({ viewport: j.SIZES.phone }), await launch({ viewport: j.SIZES.laptop })];
-  try {
-    await j.ensureSignedIn(a.context, base);
+  await withBrowsers([phone, laptop], async (a, b) => {
     await j.signInContext(b.context, base);
     await j.approveFromSecondDevice({ base, a: a.page, b: b.page });
     await j.promptFromOtherDevice({ a: a.page, b: b.page });
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  });
 });
 
 test("reload mid-stream: nothing missing, nothing doubled", async () => {
   need();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
-    await j.ensureSignedIn(d.context, base);
-    await j.reloadMidStream({ base, page: d.page, context: d.context });
-  } finally {
-    await d.close();
-  }
+  await withBrowsers([phone], (d) => j.reloadMidStream({ base, page: d.page, context: d.context }));
 });
 
 test("every connection cut at a TCP proxy for 30 s, then restored: caught up, nothing doubled", { timeout: 180_000 }, async () => {
   need();
   const proxy = await startProxy(base);
-  const d = await launch({ viewport: j.SIZES.phone });
   try {
-    await j.ensureSignedIn(d.context, proxy.url);
-    await j.socketCut({ proxy, page: d.page, context: d.context, directBase: base, cutMs: 30_000 });
+    await withBrowsers([phone], (d) => j.socketCut({ proxy, page: d.page, context: d.context, directBase: base, cutMs: 30_000 }), { at: proxy.url });
   } finally {
-    await d.close();
     await proxy.close();
   }
 });
 
 test("PWA: manifest and icons served, the service worker caches the shell and never /api", async () => {
   needApi();
-  const d = await launch({ viewport: j.SIZES.phone });
-  try {
-    const { page } = d;
-    await j.ensureSignedIn(d.context, base);
+  await withBrowsers([phone], async ({ page }) => {
     const manifest = await (await fetch(`${base}/manifest.webmanifest`)).json();
     assert.equal(manifest.display, "standalone");
     for (const icon of manifest.icons) assert.equal((await fetch(`${base}${icon.src}`)).status, 200, icon.src);
@@ -144,7 +118,5 @@ test("PWA: manifest and icons served, the service worker caches the shell and ne
     assert.ok(cached.includes("/"), `shell cached: ${cached}`);
     assert.ok(cached.some((u) => u.endsWith(".wasm")), `wasm cached: ${cached}`);
     assert.ok(!cached.some((u) => u.startsWith("/api/")), `nothing under /api cached: ${cached}`);
-  } finally {
-    await d.close();
-  }
+  });
 });

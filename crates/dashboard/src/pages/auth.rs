@@ -16,27 +16,43 @@ async fn log_in(name: &str, password: &str) -> Result<(), api::ApiError> {
     Ok(())
 }
 
+/// A form's submit handler: one request at a time (`busy`), the error shown in `error`. `start`
+/// reads the form when it is submitted and returns the request to run.
+fn on_submit<F, Fut>(busy: RwSignal<bool>, error: RwSignal<Option<String>>, start: F) -> impl Fn(SubmitEvent) + Copy
+where
+    F: Fn() -> Result<Fut, String> + Copy + 'static,
+    Fut: std::future::Future<Output = Result<(), api::ApiError>> + 'static,
+{
+    move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let request = match start() {
+            Ok(request) => request,
+            Err(message) => return error.set(Some(message)),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            if let Err(e) = request.await {
+                error.try_set(Some(e.message));
+            }
+            busy.try_set(false);
+        });
+    }
+}
+
 #[component]
 pub fn Login() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            let result = log_in(&name.get_untracked(), &password.get_untracked()).await;
-            if let Err(e) = result {
-                error.try_set(Some(e.message));
-            }
-            busy.try_set(false);
-        });
-    };
+    let submit = on_submit(busy, error, move || {
+        let (n, p) = (name.get_untracked(), password.get_untracked());
+        Ok(async move { log_in(&n, &p).await })
+    });
     view! {
         <section class="page narrow" data-testid="login">
             <h1>"Log in"</h1>
@@ -59,31 +75,20 @@ pub fn Setup() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let taken = RwSignal::new(false);
     let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
+    let submit = on_submit(busy, error, move || {
         let (n, p) = (name.get_untracked(), password.get_untracked());
         if p != confirm.get_untracked() {
-            error.set(Some("The two passwords differ.".into()));
-            return;
+            return Err("The two passwords differ.".into());
         }
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
+        Ok(async move {
             let created = api::post::<Value>("/api/auth/signup", &Credentials { name: &n, password: &p }).await;
-            let result = match created {
-                Ok(_) => log_in(&n, &p).await.map(|_| route::navigate("/")),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = result {
-                taken.try_set(e.status == 403);
-                error.try_set(Some(e.message));
-            }
-            busy.try_set(false);
-        });
-    };
+            taken.try_set(matches!(&created, Err(e) if e.status == 403));
+            created?;
+            log_in(&n, &p).await?;
+            route::navigate("/");
+            Ok(())
+        })
+    });
     view! {
         <section class="page narrow" data-testid="setup">
             <h1>"Set up Duraclaw"</h1>
@@ -112,29 +117,17 @@ pub fn Users() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let added = RwSignal::new(Vec::<(String, bool)>::new());
     let busy = RwSignal::new(false);
-    let submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        error.set(None);
+    let submit = on_submit(busy, error, move || {
         let (n, p, a) = (name.get_untracked(), password.get_untracked(), is_admin.get_untracked());
-        spawn_local(async move {
-            match api::post::<Value>("/api/admin/users", &NewUser { name: &n, password: &p, is_admin: a }).await {
-                Ok(_) => {
-                    added.try_update(|list| list.push((n, a)));
-                    name.try_set(String::new());
-                    password.try_set(String::new());
-                    is_admin.try_set(false);
-                }
-                Err(e) => {
-                    error.try_set(Some(e.message));
-                }
-            }
-            busy.try_set(false);
-        });
-    };
+        Ok(async move {
+            api::post::<Value>("/api/admin/users", &NewUser { name: &n, password: &p, is_admin: a }).await?;
+            added.try_update(|list| list.push((n, a)));
+            name.try_set(String::new());
+            password.try_set(String::new());
+            is_admin.try_set(false);
+            Ok(())
+        })
+    });
     view! {
         <section class="page narrow" data-testid="users">
             <h1>"Users"</h1>
