@@ -327,3 +327,26 @@ async fn a_do_written_at_schema_1_wakes_under_schema_2_with_its_history() {
         assert!(tables.iter().any(|x| x == t), "{t} created by the v2 step: {tables:?}");
     }
 }
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn an_idle_session_lets_go_of_its_link_and_takes_it_up_again_on_demand() {
+    let stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
+    let (mut api, cookie) = signed_in(&stack).await;
+    let id = api.create_session("demo", "[[text \"first reply\"]]").await;
+    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
+    a.until("the first turn's result", has_result).await;
+    let links = |what: &str| stack.read_log("gateway").matches(what).count();
+    // Idle with nothing pending: the DO's next alarm closes the link (and stops re-arming).
+    wait_for("the DO to close its idle link", || async { links("link closed") >= 1 }, || stack.read_log("gateway")).await;
+    assert_eq!(links("link open"), 1);
+    assert_eq!(a.sync.status(), Some(SessionStatus::Idle), "a link closed on purpose is not a disconnection");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(links("link open"), 1, "no redial while idle");
+
+    let results = |b: &Browser| b.sync.transcript().items.iter().filter(|i| matches!(i, Item::Result { .. })).count();
+    a.command(ClientCommand::Message { client_id: "again".into(), content: vec![shared_types::ContentBlock::text("[[text \"second reply\"]]")] }).await;
+    a.until("the second turn's result", |b| results(b) == 2).await;
+    assert_eq!(links("link open"), 2, "the message reopened the link");
+    assert_exactly_once(&a.events);
+}
