@@ -17,6 +17,9 @@ export async function screenshots(page, tag, screen) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(100);
     await page.screenshot({ path: `${dir}/${tag}-${screen}-${size}.png`, fullPage: false });
+    // nothing wider than the screen: a phone must never scroll sideways
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    assert.ok(scroll <= width, `${screen} at ${size}: the page is ${scroll} px wide in a ${width} px viewport`);
   }
   if (before) await page.setViewportSize(before);
 }
@@ -358,4 +361,28 @@ export async function adminAddsUser({ base, admin, other, tag = "journey" }) {
   assert.equal(await other.getByTestId("nav-users").count(), 0, "no Users link for a non-admin");
   await other.goto(`${base}/users`);
   await other.getByTestId("users-admin-only").waitFor();
+}
+
+/**
+ * Home is live: a session started elsewhere (here, the API) appears without a reload, first in
+ * the list while it needs the user; once approved on its page, Home shows it idle.
+ */
+export async function homeIsLive({ base, page, tag = "journey" }) {
+  await page.goto(`${base}/`);
+  await page.locator('[data-testid="session-list"], [data-testid="no-sessions"]').first().waitFor();
+  const project = await firstProject(page, base);
+  const res = await page.request.post(`${base}/api/sessions`, { data: { project, prompt: 'Check this [[tool:bash cmd="echo home-is-live"]]' } });
+  assert.equal(res.status(), 201, await res.text());
+  const { id } = await res.json();
+  const row = (status) => page.locator(`[data-testid="session-row"][data-id="${id}"][data-status="${status}"]`);
+  await row("awaiting_approval").waitFor({ timeout: 60_000 });
+  assert.equal(await page.getByTestId("session-row").first().getAttribute("data-id"), id, "a session needing the user comes first");
+  await screenshots(page, tag, "home-attention");
+  await row("awaiting_approval").locator("a").click();
+  const card = page.locator('[data-testid="approval"][data-tool="Bash"]');
+  await card.waitFor({ timeout: 30_000 });
+  await card.getByTestId("approve-once").click();
+  await waitStatus(page, "idle");
+  await page.locator('nav a[href="/"]').click();
+  await row("idle").waitFor({ timeout: 30_000 });
 }

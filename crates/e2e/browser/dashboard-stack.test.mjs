@@ -60,6 +60,11 @@ test("journey: set-up, every screen, a session whose Bash call is approved and r
   }, { signIn: false });
 });
 
+test("Home is live: a session needing the user appears first without a reload, then settles", async () => {
+  need();
+  await withBrowsers([phone], (d) => j.homeIsLive({ base, page: d.page, tag: "stack" }));
+});
+
 test("a denied call tells Claude why; a question is answered from its card", async () => {
   need();
   await withBrowsers([phone], (d) => j.denyAndAnswer({ base, page: d.page, tag: "stack" }));
