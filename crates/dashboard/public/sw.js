@@ -38,3 +38,16 @@ self.addEventListener("fetch", (event) => {
     })),
   );
 });
+
+// A tap on a "Claude needs you" notification opens that session: in an open dashboard window if
+// there is one, else in a new one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = new URL(event.notification.data?.url || "/", self.location.origin).href;
+  event.waitUntil(
+    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((wins) => {
+      const win = wins.find((w) => new URL(w.url).origin === self.location.origin);
+      return win ? win.navigate(url).then((w) => (w || win).focus()) : self.clients.openWindow(url);
+    }),
+  );
+});

@@ -4,6 +4,7 @@
 //! - [`auth`]: who is signed in. [`api`]: the Worker's JSON API.
 //! - [`session`]: `use_session(id)`, the one owner of a session's WebSocket, over
 //!   `shared_types::SessionSync`.
+//! - [`notify`]: notifications when a session starts needing the user.
 //! - [`render`]: markdown, diffs and tool calls as escaped HTML. [`display`]: numbers and times.
 //! - [`pages`]: one module per screen.
 //!
@@ -13,6 +14,7 @@
 mod api;
 mod auth;
 mod display;
+mod notify;
 mod pages;
 mod render;
 mod route;
@@ -42,6 +44,7 @@ enum Screen {
 #[component]
 fn App() -> impl IntoView {
     route::install();
+    pages::home::keep_fresh();
     let auth = auth::use_auth();
     leptos::task::spawn_local(auth::refresh());
     let route = route::use_route();

@@ -66,6 +66,11 @@ fn read_location() -> Location {
     Location { path: loc.pathname().unwrap_or_default(), query: loc.search().unwrap_or_default() }
 }
 
+/// The current route, read once (not tracked).
+pub fn current() -> Route {
+    location_signal().with_untracked(|l| Route::parse(&l.path, &l.query))
+}
+
 /// The current route, reactive.
 pub fn use_route() -> Memo<Route> {
     let loc = location_signal();

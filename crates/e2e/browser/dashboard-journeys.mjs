@@ -386,3 +386,38 @@ export async function homeIsLive({ base, page, tag = "journey" }) {
   await page.locator('nav a[href="/"]').click();
   await row("idle").waitFor({ timeout: 30_000 });
 }
+
+/**
+ * Notifications: with permission granted and the user on another screen, a session that starts
+ * needing them raises one notification through the service worker, tagged with the session and
+ * pointing at it; following it, the approval is there to answer.
+ */
+export async function notifiesWhenNeeded({ base, context, page }) {
+  await context.grantPermissions(["notifications"], { origin: base });
+  await page.goto(`${base}/projects`);
+  await page.getByTestId("project").first().waitFor();
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  // the app-wide sessions poll has seen the list once (what already waits never notifies)
+  await page.waitForResponse((r) => new URL(r.url()).pathname === "/api/sessions" && r.request().method() === "GET", { timeout: 20_000 });
+  const project = await firstProject(page, base);
+  const res = await page.request.post(`${base}/api/sessions`, { data: { project, title: "notify me", prompt: 'Check [[tool:bash cmd="echo notified"]]' } });
+  assert.equal(res.status(), 201, await res.text());
+  const { id } = await res.json();
+  const shown = async () => page.evaluate(async (tag) => {
+    const r = await navigator.serviceWorker.ready;
+    return (await r.getNotifications({ tag })).map((n) => ({ title: n.title, body: n.body, url: n.data?.url }));
+  }, id);
+  let list = [];
+  for (let i = 0; i < 60 && list.length === 0; i++) {
+    list = await shown();
+    if (list.length === 0) await page.waitForTimeout(500);
+  }
+  assert.equal(list.length, 1, "one notification for the session");
+  assert.equal(list[0].title, "Claude needs you: notify me");
+  assert.match(list[0].body, /needs approval/);
+  await page.goto(`${base}${list[0].url}`);
+  const card = page.locator('[data-testid="approval"][data-tool="Bash"]');
+  await card.waitFor({ timeout: 30_000 });
+  await card.getByTestId("approve-once").click();
+  await waitStatus(page, "idle");
+}

@@ -65,6 +65,11 @@ test("Home is live: a session needing the user appears first without a reload, t
   await withBrowsers([phone], (d) => j.homeIsLive({ base, page: d.page, tag: "stack" }));
 });
 
+test("notifications: a session that starts needing the user notifies on another screen and leads to it", async () => {
+  need();
+  await withBrowsers([phone], (d) => j.notifiesWhenNeeded({ base, context: d.context, page: d.page }));
+});
+
 test("a denied call tells Claude why; a question is answered from its card", async () => {
   need();
   await withBrowsers([phone], (d) => j.denyAndAnswer({ base, page: d.page, tag: "stack" }));

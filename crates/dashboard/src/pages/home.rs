@@ -1,5 +1,6 @@
-//! Home: every session, those waiting for the user first, refreshed every few seconds and when
-//! the window comes back into focus.
+//! Home: every session, those waiting for the user first. The list is kept fresh app-wide while
+//! signed in (every few seconds and when the window comes back into focus), so that a session
+//! starting to need the user can notify from any screen (`notify`).
 
 use std::time::Duration;
 
@@ -8,8 +9,9 @@ use leptos::task::spawn_local;
 
 use super::{loading_or_error, store, Loaded};
 use crate::api::{self, SessionRow};
-use crate::display;
+use crate::auth::{self, Auth};
 use crate::route::enc;
+use crate::{display, notify};
 use crate::session::mark;
 
 const POLL: Duration = Duration::from_secs(4);
@@ -45,28 +47,38 @@ fn sorted(mut list: Vec<SessionRow>) -> Vec<SessionRow> {
 fn load(rows: RwSignal<Loaded<Vec<SessionRow>>>) {
     spawn_local(async move {
         let result = api::get_in::<Vec<SessionRow>>("/api/sessions", "sessions").await.map(sorted);
+        if let Ok(list) = &result {
+            notify::sessions_seen(list);
+        }
         store(rows, result);
     });
+}
+
+/// Keeps the sessions list fresh for the app's lifetime while someone is signed in: every
+/// [`POLL`], and at once when the window comes back into view. Call once.
+pub fn keep_fresh() {
+    let rows = rows();
+    let signed_in = || matches!(auth::use_auth().get_untracked(), Auth::SignedIn(_));
+    let refresh = move || {
+        if signed_in() && (!document().hidden() || notify::permission() == "granted") {
+            load(rows);
+        }
+    };
+    // app-lifetime: neither the timer nor the listeners are ever removed
+    let _ = set_interval_with_handle(refresh, POLL);
+    for event in ["focus", "visibilitychange"] {
+        std::mem::forget(window_event_listener_untyped(event, move |_| {
+            if !document().hidden() {
+                refresh();
+            }
+        }));
+    }
 }
 
 #[component]
 pub fn Home() -> impl IntoView {
     let rows = rows();
     load(rows);
-    let timer = set_interval_with_handle(move || load(rows), POLL).ok();
-    let listeners = ["focus", "visibilitychange"].map(|event| {
-        window_event_listener_untyped(event, move |_| {
-            if !document().hidden() {
-                load(rows)
-            }
-        })
-    });
-    on_cleanup(move || {
-        if let Some(t) = timer {
-            t.clear();
-        }
-        listeners.into_iter().for_each(|l| l.remove());
-    });
     Effect::new(move |drawn: Option<bool>| {
         let now = rows.with(|r| matches!(r, Some(Ok(_))));
         if now && drawn != Some(true) {
@@ -95,8 +107,24 @@ pub fn Home() -> impl IntoView {
                 <h1>"Sessions"</h1>
                 <a class="btn primary" href="/projects" data-testid="new-session">"New session"</a>
             </div>
+            <NotifyOffer/>
             {list}
         </section>
+    }
+}
+
+/// Offers notifications until the browser has been asked (the ask must come from a tap).
+#[component]
+fn NotifyOffer() -> impl IntoView {
+    let permission = RwSignal::new(notify::permission());
+    let ask = move |_| spawn_local(async move { permission.try_set(notify::ask().await); });
+    view! {
+        <Show when=move || permission.get() == "default">
+            <p class="notice-line small" data-testid="notify-offer">
+                "Get a notification when Claude needs you (an approval or an answer). "
+                <button class="btn" data-testid="notify-enable" on:click=ask>"Turn on"</button>
+            </p>
+        </Show>
     }
 }
 
