@@ -93,6 +93,10 @@ impl View {
 pub struct SessionCore<S> {
     db: S,
     cfg: CoreConfig,
+    /// The status the last [`Self::finish`] computed, taken by the next input as its "before"
+    /// (saves re-reading the state on every event). `None` whenever the storage may have changed
+    /// without `finish` knowing: after an error, or once [`Self::sql`] was lent out.
+    known_status: Option<SessionStatus>,
 }
 
 impl<S: Sql> SessionCore<S> {
@@ -100,7 +104,7 @@ impl<S: Sql> SessionCore<S> {
     /// previous instance held. Returns what to do now (dial, alarm, a status change to announce).
     pub fn wake(mut db: S, cfg: CoreConfig, now: TimestampMs) -> Result<(Self, Output)> {
         schema::migrate(&mut db)?;
-        let mut core = SessionCore { db, cfg };
+        let mut core = SessionCore { db, cfg, known_status: None };
         let before = core.view()?.status();
         let mut link = Link::load(&mut core.db)?;
         link.woke(now);
@@ -112,7 +116,7 @@ impl<S: Sql> SessionCore<S> {
     /// Records a new session (idempotent: an existing one is kept) and asks for the link so that
     /// `session.create` goes out.
     pub fn create(&mut self, meta: SessionMeta, config: SessionConfig, now: TimestampMs) -> Result<Output> {
-        let before = self.view()?.status();
+        let before = self.status_before()?;
         if state::get::<SessionMeta>(&mut self.db, META)?.is_none() {
             state::put(&mut self.db, CONFIG, &config)?;
             state::put(&mut self.db, META, &meta)?;
@@ -125,7 +129,7 @@ impl<S: Sql> SessionCore<S> {
         match codec::decode_client_frame(text) {
             Ok(frame) => self.on_client_frame(&frame, user, now),
             Err((e, request_id)) => {
-                let before = self.view()?.status();
+                let before = self.status_before()?;
                 let mut out = Output::new();
                 out.error(e.code(), e.to_string(), request_id);
                 self.finish(out, before, now)
@@ -135,6 +139,7 @@ impl<S: Sql> SessionCore<S> {
 
     /// A decoded browser frame.
     pub fn on_client_frame(&mut self, frame: &ClientFrame, user: &str, now: TimestampMs) -> Result<Output> {
+        self.known_status = None;
         let view = self.view()?;
         let before = view.status();
         let mut out = Output::new();
@@ -173,6 +178,7 @@ impl<S: Sql> SessionCore<S> {
     /// The gateway socket opened: create (until the runner confirms), attach after the
     /// contiguous seq, then flush the queued commands in order.
     pub fn link_up(&mut self, now: TimestampMs) -> Result<Output> {
+        self.known_status = None;
         let view = self.view()?;
         let before = view.status();
         let mut link = view.link;
@@ -200,7 +206,7 @@ impl<S: Sql> SessionCore<S> {
         match codec::decode_gateway_frame(text) {
             Ok(frame) => self.on_gateway_frame(frame, now),
             Err(e) => {
-                let before = self.view()?.status();
+                let before = self.status_before()?;
                 let mut out = Output::new();
                 out.notes.push(format!("unreadable gateway frame ignored: {e}"));
                 self.finish(out, before, now)
@@ -210,7 +216,7 @@ impl<S: Sql> SessionCore<S> {
 
     /// A decoded gateway frame: store the event, apply what became contiguous, ack, broadcast.
     pub fn on_gateway_frame(&mut self, frame: GatewayFrame, now: TimestampMs) -> Result<Output> {
-        let before = self.view()?.status();
+        let before = self.status_before()?;
         let mut link = Link::load(&mut self.db)?;
         link.received(now);
         link.save(&mut self.db)?;
@@ -221,7 +227,8 @@ impl<S: Sql> SessionCore<S> {
             }
             GatewayFrame::Event(envelope) => {
                 if log::insert(&mut self.db, &envelope)? {
-                    self.advance(&mut out)?;
+                    let view = self.advance(&mut out)?;
+                    return self.finish_with(out, before, now, view);
                 }
             }
             GatewayFrame::Control(GatewayControl::Pong) => {}
@@ -234,7 +241,7 @@ impl<S: Sql> SessionCore<S> {
 
     /// The gateway socket closed or broke.
     pub fn link_closed(&mut self, now: TimestampMs) -> Result<Output> {
-        let before = self.view()?.status();
+        let before = self.status_before()?;
         let mut link = Link::load(&mut self.db)?;
         if link.up {
             link.went_down(now, &self.cfg);
@@ -245,7 +252,7 @@ impl<S: Sql> SessionCore<S> {
 
     /// A dial (started by a `LinkAction::Dial`) failed.
     pub fn dial_failed(&mut self, now: TimestampMs) -> Result<Output> {
-        let before = self.view()?.status();
+        let before = self.status_before()?;
         let mut link = Link::load(&mut self.db)?;
         link.dial_failed(now, &self.cfg);
         link.save(&mut self.db)?;
@@ -254,6 +261,7 @@ impl<S: Sql> SessionCore<S> {
 
     /// The alarm fired: heartbeat, silence, idle close, redial.
     pub fn on_alarm(&mut self, now: TimestampMs) -> Result<Output> {
+        self.known_status = None;
         let view = self.view()?;
         let before = view.status();
         let mut link = view.link.clone();
@@ -299,8 +307,15 @@ impl<S: Sql> SessionCore<S> {
         replay::fold_up_to(&mut self.db, &self.cfg, up_to)
     }
 
-    /// The storage, for tests and tools.
+    /// The storage, for tests and tools (what they write is read afresh by the next input).
     pub fn sql(&mut self) -> &mut S {
+        self.known_status = None;
+        &mut self.db
+    }
+
+    /// The storage for tables that are not the core's (the Durable Object shell's own). Unlike
+    /// [`Self::sql`] it keeps what the core knows, so it must not be used to write the core's.
+    pub fn shell_sql(&mut self) -> &mut S {
         &mut self.db
     }
 
@@ -310,7 +325,8 @@ impl<S: Sql> SessionCore<S> {
     }
 
     /// Applies every event that became contiguous, in order; acks and broadcasts them.
-    fn advance(&mut self, out: &mut Output) -> Result<()> {
+    /// Returns the view after what it applied, when it applied anything (for `finish_with`).
+    fn advance(&mut self, out: &mut Output) -> Result<Option<View>> {
         let mut facts = Facts::load(&mut self.db)?;
         let start = facts.contiguous_seq;
         let mut applied = Vec::new();
@@ -327,13 +343,22 @@ impl<S: Sql> SessionCore<S> {
             facts.save(&mut self.db)?;
             applied.extend(page);
         }
-        if facts.contiguous_seq > start {
-            out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
-            let status = self.view()?.status();
-            out.broadcast
-                .extend(applied.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }));
+        if facts.contiguous_seq <= start {
+            return Ok(None);
         }
-        Ok(())
+        out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
+        let view = self.view()?;
+        let status = view.status();
+        out.broadcast.extend(applied.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }));
+        Ok(Some(view))
+    }
+
+    /// The status before an input: the one the last `finish` left, or read afresh.
+    fn status_before(&mut self) -> Result<SessionStatus> {
+        match self.known_status.take() {
+            Some(status) => Ok(status),
+            None => Ok(self.view()?.status()),
+        }
     }
 
     fn view(&mut self) -> Result<View> {
@@ -362,8 +387,16 @@ impl<S: Sql> SessionCore<S> {
 
     /// Common to every input: dial when needed, announce a status change, the index row, the
     /// next alarm.
-    fn finish(&mut self, mut out: Output, before: SessionStatus, now: TimestampMs) -> Result<Output> {
-        let mut view = self.view()?;
+    fn finish(&mut self, out: Output, before: SessionStatus, now: TimestampMs) -> Result<Output> {
+        self.finish_with(out, before, now, None)
+    }
+
+    /// [`Self::finish`] with the current view when the caller has just read it.
+    fn finish_with(&mut self, mut out: Output, before: SessionStatus, now: TimestampMs, view: Option<View>) -> Result<Output> {
+        let mut view = match view {
+            Some(view) => view,
+            None => self.view()?,
+        };
         let wants = view.wants_link();
         if out.link == LinkAction::Keep && view.link.should_dial(wants, now) {
             view.link.dial(now);
@@ -392,6 +425,7 @@ impl<S: Sql> SessionCore<S> {
             (a, b) => a.or(b),
         };
         out.status = status;
+        self.known_status = Some(status);
         Ok(out)
     }
 }

@@ -302,7 +302,7 @@ impl Shell {
     ) -> session_core::error::Result<Done> {
         let out = self.with_core(|core| {
             let out = f(core, now_ms())?;
-            index::add_costs(core.sql(), &out.broadcast)?;
+            index::add_costs(core.shell_sql(), &out.broadcast)?;
             Ok(out)
         })?;
         Ok(self.carry_out(out, reply_to))
@@ -338,7 +338,7 @@ impl Shell {
             link = LinkAction::Close;
         }
         if let Some(row) = index {
-            match self.with_core(|core| index::total_cost(core.sql())) {
+            match self.with_core(|core| index::total_cost(core.shell_sql())) {
                 Ok(cost) => index::Writer::push(self, row, cost),
                 Err(e) => console_error!("the session's cost is unreadable: {e}"),
             }
