@@ -192,15 +192,31 @@ async fn resume_and_check(stack: &Stack, api: &Api, id: &str, cookie: &str, stat
     assert_eq!(&Transcript::from_events(&stored), a.sync.transcript());
 }
 
-#[tokio::test]
-#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
-async fn a_wrangler_restart_mid_turn_with_no_browser_loses_nothing() {
-    let mut stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
+/// A stack with fast heartbeats, a clean run's transcript shape, and a second slow turn that a
+/// browser watches stream: what the disruption tests disrupt.
+struct Disrupted {
+    stack: Stack,
+    api: Api,
+    cookie: String,
+    clean: Vec<&'static str>,
+    id: String,
+    a: Browser,
+}
+
+async fn disrupted() -> Disrupted {
+    let stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
     let (mut api, cookie) = signed_in(&stack).await;
     let clean = clean_kinds(&stack, &mut api, &cookie).await;
     let id = api.create_session("demo", SLOW).await;
     let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
     a.until("streaming", |b| b.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. }))).await;
+    Disrupted { stack, api, cookie, clean, id, a }
+}
+
+#[tokio::test]
+#[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
+async fn a_wrangler_restart_mid_turn_with_no_browser_loses_nothing() {
+    let Disrupted { mut stack, api, cookie, clean, id, a } = disrupted().await;
     let state = a.close().await;
     stack.stop_wrangler();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -218,12 +234,7 @@ async fn a_wrangler_restart_mid_turn_with_no_browser_loses_nothing() {
 #[tokio::test]
 #[ignore = "end to end: needs the wasm build and wrangler; scripts/test.sh runs it with --ignored"]
 async fn a_gateway_killed_mid_turn_and_restarted_loses_nothing() {
-    let mut stack = Stack::start(Options { heartbeat_secs: Some(2), silence_secs: Some(6), ..Options::default() }).await;
-    let (mut api, cookie) = signed_in(&stack).await;
-    let clean = clean_kinds(&stack, &mut api, &cookie).await;
-    let id = api.create_session("demo", SLOW).await;
-    let mut a = Browser::open(stack.worker_port, &id, &cookie).await;
-    a.until("streaming", |b| b.events.iter().any(|e| matches!(e.event, GatewayEvent::MessageDelta { .. }))).await;
+    let Disrupted { mut stack, api, cookie, clean, id, mut a } = disrupted().await;
     stack.stop_gateway(libc::SIGKILL);
     a.until("the session shown disconnected", |b| matches!(b.sync.status(), Some(SessionStatus::Disconnected { .. }))).await;
     stack.start_gateway().await;

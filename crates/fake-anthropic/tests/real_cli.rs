@@ -124,20 +124,18 @@ async fn initialize(claude: &mut Claude) {
         .unwrap();
 }
 
+/// A CLI that asks before every tool (`--permission-prompt-tool stdio`), initialised, given `prompt`.
+async fn gated_turn(fake: &FakeModel, sandbox: &Sandbox, repo: &Path, prompt: &str) -> Claude {
+    let mut claude = spawn(fake, sandbox, repo, &["--permission-prompt-tool", "stdio"]);
+    initialize(&mut claude).await;
+    claude.send_user(prompt).await.unwrap();
+    claude
+}
+
 #[tokio::test]
 async fn a_deny_reason_reaches_the_model() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(
-        &fake,
-        &sandbox,
-        repo.path(),
-        &["--permission-prompt-tool", "stdio"],
-    );
-    initialize(&mut claude).await;
-    claude
-        .send_user("[[tool:bash cmd=\"echo no > denied.txt\"]]")
-        .await
-        .unwrap();
+    let mut claude = gated_turn(&fake, &sandbox, repo.path(), "[[tool:bash cmd=\"echo no > denied.txt\"]]").await;
     let result = answer_permissions(&mut claude, |req| {
         assert_eq!(req["subtype"], "can_use_tool");
         json!({"behavior": "deny", "message": "not today", "interrupt": false})
@@ -161,17 +159,8 @@ async fn a_deny_reason_reaches_the_model() {
 #[tokio::test]
 async fn question_answers_reach_the_model() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = spawn(
-        &fake,
-        &sandbox,
-        repo.path(),
-        &["--permission-prompt-tool", "stdio"],
-    );
-    initialize(&mut claude).await;
-    claude
-        .send_user("[[tool:ask question=\"Which colour?\" options=\"red,blue\" header=Colour]]")
-        .await
-        .unwrap();
+    let prompt = "[[tool:ask question=\"Which colour?\" options=\"red,blue\" header=Colour]]";
+    let mut claude = gated_turn(&fake, &sandbox, repo.path(), prompt).await;
     let result = answer_permissions(&mut claude, |req| {
         assert_eq!(req["tool_name"], "AskUserQuestion", "{req}");
         assert_eq!(
