@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub use fake_anthropic::cli::make_repo;
 use fake_anthropic::cli::{claude_bin, Sandbox};
 use fake_anthropic::FakeModel;
 
@@ -326,20 +327,3 @@ pub async fn http_status(port: u16, path: &str) -> Option<u16> {
     tokio::time::timeout(Duration::from_secs(5), fut).await.ok().flatten()
 }
 
-/// A git repository with one commit.
-pub fn make_repo(path: &Path) {
-    std::fs::create_dir_all(path).expect("project dir");
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=E2E", "-c", "user.email=e2e@example.com"])
-            .args(args)
-            .current_dir(path)
-            .output()
-            .expect("run git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    git(&["init", "-q", "-b", "main"]);
-    std::fs::write(path.join("README.md"), "# demo\n").expect("write README");
-    git(&["add", "."]);
-    git(&["commit", "-qm", "initial"]);
-}

@@ -98,6 +98,25 @@ pub struct Sandbox {
     root: TempDir,
 }
 
+/// A git repository with one commit (a README) at `path`: the project a test runs the CLI, the
+/// gateway or the whole stack in. Panics with git's message when git fails (test setup).
+pub fn make_repo(path: &Path) {
+    std::fs::create_dir_all(path).expect("create the repository directory");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+            .args(args)
+            .current_dir(path)
+            .output()
+            .expect("run git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::write(path.join("README.md"), "# demo\n").expect("write README.md");
+    git(&["add", "."]);
+    git(&["commit", "-qm", "initial"]);
+}
+
 impl Sandbox {
     pub fn new() -> std::io::Result<Self> {
         let sandbox = Sandbox {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub use fake_anthropic::cli::make_repo;
 use fake_anthropic::cli::{claude_bin, Sandbox};
 use fake_anthropic::FakeModel;
 use serde_json::{json, Value};
@@ -142,23 +143,6 @@ impl Stack {
     }
 }
 
-/// A git repository with one commit.
-pub fn make_repo(path: &Path) {
-    std::fs::create_dir_all(path).unwrap();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(["-c", "user.name=Test", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(path)
-            .output()
-            .unwrap();
-        assert!(ok.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&ok.stderr));
-    };
-    git(&["init", "-q", "-b", "main"]);
-    std::fs::write(path.join("README.md"), "# demo\n").unwrap();
-    git(&["add", "."]);
-    git(&["commit", "-qm", "initial"]);
-}
 
 pub fn config() -> SessionConfig {
     serde_json::from_value(json!({"project": "demo", "title": "test"})).unwrap()

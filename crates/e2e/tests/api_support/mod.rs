@@ -4,14 +4,18 @@
 //! does (cookies, `Origin`, WebSocket upgrades).
 //!
 //! Needs: `scripts/build-wasm.sh` run (build/index.js), `wrangler` on PATH (scripts/test.sh sets
-//! it up), and for the gateway tests `cargo build -p cc-gateway` (or `CC_GATEWAY_BIN`).
+//! it up), and for the gateway tests `cargo build -p cc-gateway` (or `DURACLAW_GATEWAY_BIN`).
 //!
-//! Only std: the e2e crate's dependencies belong to its harness; these helpers stay small.
+//! The leaf helpers (repository root, free ports, the gateway binary, a git repository) are the
+//! e2e library's; the HTTP client here is plain std so that every header is the test's to set.
 
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
+
+pub use e2e::repo_root;
+pub use e2e::stack::{free_port, gateway_bin, make_repo};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,14 +26,6 @@ use std::time::{Duration, Instant};
 pub const STEP: Duration = Duration::from_secs(60);
 pub const GATEWAY_TOKEN: &str = "e2e-api-gateway-token-0123456789abcdef0123456789";
 pub const PASSWORD: &str = "correct horse battery staple";
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn temp_dir(what: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("duraclaw-{what}-{}-{}", std::process::id(), free_port()));
@@ -402,31 +398,3 @@ impl Drop for Gateway {
     }
 }
 
-/// The gateway binary: `CC_GATEWAY_BIN`, else the workspace's `target/debug/cc-gateway`.
-fn gateway_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("CC_GATEWAY_BIN") {
-        return bin.into();
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
-    let bin = target.join("debug/cc-gateway");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p cc-gateway` (or set CC_GATEWAY_BIN)", bin.display());
-    bin
-}
-
-/// A git repository with one commit.
-pub fn make_repo(path: &Path) {
-    std::fs::create_dir_all(path).unwrap();
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .args(["-c", "user.name=Test", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    git(&["init", "-q", "-b", "main"]);
-    std::fs::write(path.join("README.md"), "# demo\n").unwrap();
-    git(&["add", "."]);
-    git(&["commit", "-qm", "initial"]);
-}
