@@ -105,7 +105,7 @@ impl<S: Sql> SessionCore<S> {
     pub fn wake(mut db: S, cfg: CoreConfig, now: TimestampMs) -> Result<(Self, Output)> {
         schema::migrate(&mut db)?;
         let mut core = SessionCore { db, cfg, known_status: None };
-        let before = core.view()?.status();
+        let before = core.status_before()?;
         let mut link = Link::load(&mut core.db)?;
         link.woke(now);
         link.save(&mut core.db)?;
