@@ -30,6 +30,7 @@ fn kinds(t: &Transcript) -> Vec<&'static str> {
             Item::Result { .. } => "result",
             Item::Error { .. } => "error",
             Item::Complete { .. } => "complete",
+            Item::Unknown { .. } => "unknown",
         })
         .collect()
 }

@@ -4,6 +4,11 @@
 //! event above the row limit is split across `event_chunks` rows and joined on read. Reads walk
 //! seqs in order and in pages bounded by count and bytes, so a replay never builds more than a
 //! frame's worth in memory.
+//!
+//! A numbered event the core cannot read (a newer variant, an oversize frame, invalid fields) is
+//! kept too, so that its seq counts and nothing after it stalls: its row (kind [`UNREADABLE`])
+//! holds the small `session.unknown` stand-in that readers get, and its chunks hold the frame
+//! exactly as it came ([`raw`]).
 
 use shared_types::{EventEnvelope, GatewayEvent};
 
@@ -14,6 +19,14 @@ use crate::sql::{self, Row, Sql};
 /// The highest seq this code handles: JavaScript's largest safe integer, since a Durable Object
 /// reads every number back as a JavaScript number.
 pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
+/// The `kind` of a row whose event could not be read: its body is the `session.unknown` stand-in
+/// and its chunks the frame as it came.
+pub const UNREADABLE: &str = "unreadable";
+
+/// The longest `reason` and `original_type` a stand-in keeps (they end up in every replay).
+const MAX_REASON_CHARS: usize = 500;
+const MAX_TYPE_CHARS: usize = 100;
 
 /// Stores an event; returns whether it was new (a duplicate seq is ignored, first copy wins).
 pub fn insert(db: &mut impl Sql, envelope: &EventEnvelope) -> Result<bool> {
@@ -36,9 +49,64 @@ pub fn insert(db: &mut impl Sql, envelope: &EventEnvelope) -> Result<bool> {
     Ok(true)
 }
 
+/// Where an undecodable gateway frame claims to belong: its `seq` (a positive integer up to
+/// [`MAX_SEQ`]) and, when it has one, its event's `type`. `None` when the text is not a JSON
+/// object with such a seq (then there is nothing to count).
+pub fn numbered(text: &str) -> Option<(u64, Option<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Numbered {
+        seq: u64,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tagged {
+        event: Kind,
+    }
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let seq = serde_json::from_str::<Numbered>(text).ok()?.seq;
+    if seq == 0 || seq > MAX_SEQ {
+        return None;
+    }
+    let kind = serde_json::from_str::<Tagged>(text).ok().map(|t| t.event.kind.chars().take(MAX_TYPE_CHARS).collect());
+    Some((seq, kind))
+}
+
+/// Stores an event that could not be read, as it came (`raw`, chunked), with the
+/// `session.unknown` stand-in that readers get. Returns whether it was new, like [`insert`].
+pub fn insert_unreadable(db: &mut impl Sql, seq: u64, raw: &str, original_type: Option<String>, reason: &str) -> Result<bool> {
+    if !sql::query(db, "SELECT 1 FROM events WHERE seq = ?", &[seq.into()])?.is_empty() {
+        return Ok(false);
+    }
+    let stand_in = GatewayEvent::Unknown {
+        original_type,
+        reason: reason.chars().take(MAX_REASON_CHARS).collect(),
+        size: raw.len() as u64,
+    };
+    let body = serde_json::to_string(&stand_in).map_err(|e| CoreError::corrupt("event", e))?;
+    // Chunks first, the owning row last (see `chunk`).
+    let parts = chunk::write(db, Chunks::Events, seq, raw.as_bytes())?;
+    sql::exec(
+        db,
+        "INSERT OR IGNORE INTO events (seq, kind, body, parts, size) VALUES (?, ?, ?, ?, ?)",
+        &[seq.into(), UNREADABLE.into(), body.as_str().into(), parts.into(), (body.len() as u64).into()],
+    )?;
+    Ok(true)
+}
+
+/// The frame an unreadable event came as, by seq (`None` for a missing or readable one): for
+/// operators and tests.
+pub fn raw(db: &mut impl Sql, seq: u64) -> Result<Option<String>> {
+    let rows = sql::query(db, "SELECT parts FROM events WHERE seq = ? AND kind = ?", &[seq.into(), UNREADABLE.into()])?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    chunk::read(db, Chunks::Events, seq, row.uint(0)?).map(Some)
+}
+
 /// One stored event, by seq.
 pub fn get(db: &mut impl Sql, seq: u64) -> Result<Option<EventEnvelope>> {
-    let rows = sql::query(db, "SELECT seq, body, parts FROM events WHERE seq = ?", &[seq.into()])?;
+    let rows = sql::query(db, "SELECT seq, body, parts, kind FROM events WHERE seq = ?", &[seq.into()])?;
     rows.first().map(|row| decode(db, row)).transpose()
 }
 
@@ -70,7 +138,7 @@ pub fn events_after(
     let Some(last) = last else { return Ok(Vec::new()) };
     let rows = sql::query(
         db,
-        "SELECT seq, body, parts FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
+        "SELECT seq, body, parts, kind FROM events WHERE seq > ? AND seq <= ? ORDER BY seq",
         &[after.into(), last.into()],
     )?;
     rows.iter().map(|row| decode(db, row)).collect()
@@ -102,11 +170,13 @@ pub fn max_seq(db: &mut impl Sql) -> Result<u64> {
     Ok(rows.first().map(|r| r.uint(0)).transpose()?.unwrap_or(0))
 }
 
-/// Decodes a `(seq, body, parts)` row, joining chunks when the event was split.
+/// Decodes a `(seq, body, parts, kind)` row, joining chunks when the event was split (an
+/// unreadable event's chunks are its raw frame: its body is what readers get).
 fn decode(db: &mut impl Sql, row: &Row) -> Result<EventEnvelope> {
     let seq = row.uint(0)?;
     let parts = row.uint(2)?;
     let body = match parts {
+        _ if row.text(3)? == UNREADABLE => row.text(1)?.to_string(),
         0 => row.text(1)?.to_string(),
         n => chunk::read(db, Chunks::Events, seq, n)?,
     };

@@ -201,17 +201,50 @@ impl<S: Sql> SessionCore<S> {
         self.finish(out, before, now)
     }
 
-    /// A text frame from the gateway.
+    /// A text frame from the gateway. A numbered event that does not decode (a newer variant, an
+    /// oversize frame, invalid fields) is stored as it came and counted like any other, so that
+    /// the session never stalls on it; only a frame with no readable seq is dropped.
     pub fn on_gateway_text(&mut self, text: &str, now: TimestampMs) -> Result<Output> {
         match codec::decode_gateway_frame(text) {
             Ok(frame) => self.on_gateway_frame(frame, now),
-            Err(e) => {
-                let before = self.status_before()?;
-                let mut out = Output::new();
-                out.notes.push(format!("unreadable gateway frame ignored: {e}"));
-                self.finish(out, before, now)
-            }
+            Err(e) => match log::numbered(text) {
+                Some((seq, original_type)) => self.on_unreadable_event(seq, text, original_type, &e.to_string(), now),
+                None => {
+                    let before = self.status_before()?;
+                    let mut out = Output::new();
+                    out.notes.push(format!("unreadable gateway frame ignored (it has no seq to count): {e}"));
+                    self.finish(out, before, now)
+                }
+            },
         }
+    }
+
+    /// A numbered event that could not be read: stored raw with its `session.unknown` stand-in,
+    /// then applied, acked and broadcast as it becomes contiguous. Reported once (a resent copy
+    /// is a duplicate). A storage error is returned and nothing is acked: the gateway resends.
+    fn on_unreadable_event(
+        &mut self,
+        seq: u64,
+        raw: &str,
+        original_type: Option<String>,
+        reason: &str,
+        now: TimestampMs,
+    ) -> Result<Output> {
+        let before = self.status_before()?;
+        let mut link = Link::load(&mut self.db)?;
+        link.received(now);
+        link.save(&mut self.db)?;
+        let mut out = Output::new();
+        let what = original_type.as_deref().map_or_else(|| "an event".to_string(), |t| format!("a {t:?} event"));
+        if log::insert_unreadable(&mut self.db, seq, raw, original_type.clone(), reason)? {
+            out.notes.push(format!(
+                "{what} at seq {seq} could not be read ({reason}); stored as it came ({} bytes) and shown as session.unknown",
+                raw.len()
+            ));
+            let view = self.advance(&mut out)?;
+            return self.finish_with(out, before, now, view);
+        }
+        self.finish(out, before, now)
     }
 
     /// A decoded gateway frame: store the event, apply what became contiguous, ack, broadcast.

@@ -55,6 +55,13 @@ pub enum Item {
     Result { seq: u64, cost_usd: f64, duration_ms: u64, turns: u32, is_error: bool },
     Error { seq: u64, code: ErrorCode, message: String, fatal: bool },
     Complete { seq: u64, summary: String },
+    /// An event the Durable Object could not read (kept as it came; see `session.unknown`).
+    Unknown {
+        seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_type: Option<String>,
+        reason: String,
+    },
 }
 
 /// A tool call card: what was asked, how it was decided, what it returned.
@@ -192,6 +199,9 @@ pub fn fold(t: &mut Transcript, seq: u64, event: &GatewayEvent) {
             fatal: *fatal,
         }),
         GatewayEvent::Kata { state } => t.kata = Some(state.clone()),
+        GatewayEvent::Unknown { original_type, reason, .. } => {
+            t.items.push(Item::Unknown { seq, original_type: original_type.clone(), reason: reason.clone() })
+        }
     }
 }
 

@@ -131,6 +131,19 @@ pub enum GatewayEvent {
     Error { code: ErrorCode, message: String, fatal: bool },
     #[serde(rename = "session.kata")]
     Kata { state: KataState },
+    /// The Durable Object's stand-in for a numbered event it could not read (a newer variant,
+    /// an oversize frame, invalid fields): the event itself is stored as it came, and this is
+    /// what browsers see at its seq so that nothing after it stalls. A gateway never sends it.
+    #[serde(rename = "session.unknown")]
+    Unknown {
+        /// The event's `type`, when it had a readable one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        original_type: Option<String>,
+        /// Why it could not be read.
+        reason: String,
+        /// The size of the frame as it came, in bytes.
+        size: u64,
+    },
 }
 
 impl GatewayEvent {
@@ -149,6 +162,7 @@ impl GatewayEvent {
         "session.complete",
         "session.error",
         "session.kata",
+        "session.unknown",
     ];
 
     /// This event's `type`.
@@ -167,6 +181,7 @@ impl GatewayEvent {
             GatewayEvent::Complete { .. } => "session.complete",
             GatewayEvent::Error { .. } => "session.error",
             GatewayEvent::Kata { .. } => "session.kata",
+            GatewayEvent::Unknown { .. } => "session.unknown",
         }
     }
 }

@@ -237,3 +237,23 @@ fn backoff_doubles_caps_and_jitters() {
     sync.on_frame(snapshot(None));
     assert_eq!(sync.on_close(1.0), 500, "a successful sync resets the backoff");
 }
+
+#[test]
+fn an_unknown_event_is_an_item_and_the_fold_goes_past_it() {
+    let mut events = session_events();
+    let next = events.len() as u64 + 1;
+    let unknown = GatewayEvent::Unknown {
+        original_type: Some("session.from_the_future".into()),
+        reason: "unknown frame type \"session.from_the_future\"".into(),
+        size: 64,
+    };
+    events.push(EventEnvelope { seq: next, event: unknown });
+    events.push(EventEnvelope { seq: next + 1, event: GatewayEvent::Complete { summary: "done".into() } });
+    let t = Transcript::from_events(&events);
+    assert_eq!(t.last_seq, next + 1);
+    let at = t.items.iter().position(|i| matches!(i, Item::Unknown { seq, .. } if *seq == next)).expect("an unknown item");
+    let Item::Unknown { original_type, reason, .. } = &t.items[at] else { unreachable!() };
+    assert_eq!(original_type.as_deref(), Some("session.from_the_future"));
+    assert!(reason.contains("unknown frame type"), "{reason}");
+    assert!(matches!(t.items[at + 1], Item::Complete { .. }), "events after it fold as usual");
+}

@@ -167,6 +167,11 @@ pub fn sample_event(kind: &str) -> GatewayEvent {
             fatal: false,
         },
         "session.kata" => GatewayEvent::Kata { state: kata_state() },
+        "session.unknown" => GatewayEvent::Unknown {
+            original_type: Some("session.from_the_future".into()),
+            reason: "unknown frame type \"session.from_the_future\"".into(),
+            size: 96,
+        },
         other => panic!("no sample GatewayEvent for {other:?}: add one"),
     }
 }
