@@ -373,6 +373,17 @@ pub fn item(item: &Item) -> String {
             out.push_str("Session ended. ");
             escape_into(&mut out, summary);
             out.push_str("</div>");
+        }        Item::Unknown { seq, original_type, reason } => {
+            open_item(&mut out, "div", "msg unknown", "unknown", *seq, "");
+            out.push_str("An event this dashboard cannot show");
+            if let Some(t) = original_type {
+                out.push_str(" (");
+                escape_into(&mut out, t);
+                out.push(')');
+            }
+            out.push_str(": ");
+            escape_into(&mut out, reason);
+            out.push_str(". It is kept in the session's history.</div>");
         }
     }
     out
