@@ -182,9 +182,12 @@ apply_d1_migrations() {
 #   - cc-gateway on 127.0.0.1 (GATEWAY_PORT, default free) with a token generated once into
 #     RUN_DIR (mode 600; never in argv or a URL) over PROJECTS (a demo repository is created
 #     when it is empty); its state and runtime dirs in RUN_DIR;
+#   - a one-time set-up code generated once into RUN_DIR/setup-code (mode 600): the first
+#     sign-up (the admin) must show it;
 #   - wrangler dev (WRANGLER_PORT, WRANGLER_PERSIST) with the D1 migrations applied and the
-#     gateway's URL and secret in an env file (mode 600).
-# BIN holds the cc-gateway and fake-anthropic binaries. Sets STACK_URL and STACK_RUN_DIR.
+#     gateway's URL and secret and the SETUP_CODE in an env file (mode 600).
+# BIN holds the cc-gateway and fake-anthropic binaries. Sets STACK_URL, STACK_RUN_DIR and
+# STACK_SETUP_CODE.
 start_stack() {
   local run_dir="$1" projects="$2" bin="$3" fake="$4"
   mkdir -p "$run_dir" "$projects"
@@ -192,6 +195,9 @@ start_stack() {
   STACK_RUN_DIR="$run_dir"
   local token="$run_dir/gateway-token"
   [ -s "$token" ] || (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$token")
+  # The one-time set-up code the first sign-up (the admin) must show; only the operator sees it.
+  local setup_code="$run_dir/setup-code"
+  [ -s "$setup_code" ] || (umask 077 && head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$setup_code")
   if [ -z "$(ls -A "$projects")" ]; then
     log "    creating a demo git repository in $projects/demo"
     mkdir -p "$projects/demo"
@@ -224,10 +230,12 @@ start_stack() {
   wait_http "http://127.0.0.1:$GATEWAY_PORT/health" 30 "$SPAWNED_PID" || { tail -n 30 "$SPAWNED_LOG" >&2; return 1; }
   log "    cc-gateway on 127.0.0.1:$GATEWAY_PORT (projects: $projects)"
   local env_file="$run_dir/worker.env"
-  (umask 077 && printf 'CC_GATEWAY_URL=http://127.0.0.1:%s\nCC_GATEWAY_SECRET=%s\n' "$GATEWAY_PORT" "$(cat "$token")" >"$env_file")
+  (umask 077 && printf 'CC_GATEWAY_URL=http://127.0.0.1:%s\nCC_GATEWAY_SECRET=%s\nSETUP_CODE=%s\n' \
+    "$GATEWAY_PORT" "$(cat "$token")" "$(cat "$setup_code")" >"$env_file")
   WRANGLER_PERSIST="${WRANGLER_PERSIST:-$run_dir/wrangler-state}"
   apply_d1_migrations "$WRANGLER_PERSIST" || return 1
   start_wrangler --env-file "$env_file" || return 1
   STACK_URL="$WRANGLER_URL"
-  export STACK_URL STACK_RUN_DIR GATEWAY_PORT
+  STACK_SETUP_CODE="$(cat "$setup_code")"
+  export STACK_URL STACK_RUN_DIR STACK_SETUP_CODE GATEWAY_PORT
 }

@@ -40,7 +40,9 @@ STEP_HINT="logs in $DURACLAW_ARTIFACTS"
 step "start the system (fake model: $FAKE_MODEL)" start_stack "$DURACLAW_CACHE/run" "$PROJECTS" "$REPO_ROOT/target/release" "$FAKE_MODEL"
 
 log ""
-log "Duraclaw is running: open http://127.0.0.1:$PORT  (the first sign-up becomes the admin)"
+log "Duraclaw is running: open http://127.0.0.1:$PORT"
+log "set-up code (the first sign-up, the admin, asks for it): $STACK_SETUP_CODE"
+log "  (kept in $STACK_RUN_DIR/setup-code; useless once the admin exists)"
 log "logs: $DURACLAW_ARTIFACTS   Ctrl-C stops everything$([ "$FAKE_MODEL" = 1 ] || echo " but the session runners (they resume with the next run)")."
 while kill -0 "$WRANGLER_PID" 2>/dev/null; do sleep 1; done
 die "wrangler dev exited: see $WRANGLER_LOG"

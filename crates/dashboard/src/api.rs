@@ -108,11 +108,19 @@ pub struct Me {
     pub is_admin: bool,
 }
 
-/// `{name, password}` for signup, login and adding a user.
+/// `{name, password}` for login and adding a user.
 #[derive(Serialize)]
 pub struct Credentials<'a> {
     pub name: &'a str,
     pub password: &'a str,
+}
+
+/// `POST /api/auth/signup`: the first admin, with the operator's one-time set-up code.
+#[derive(Serialize)]
+pub struct SignUp<'a> {
+    pub name: &'a str,
+    pub password: &'a str,
+    pub setup_code: &'a str,
 }
 
 /// `POST /api/admin/users`.

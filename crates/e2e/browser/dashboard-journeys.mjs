@@ -3,9 +3,11 @@
 // Anthropic API's directives.
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
-import { artifactsDir } from "./support.mjs";
+import { artifactsDir, setupCode } from "./support.mjs";
 
 export const ADMIN = { name: process.env.DURACLAW_E2E_USER || "admin", password: process.env.DURACLAW_E2E_PASSWORD || "e2e-password-1234" };
+/** The first sign-up's body: the admin and the operator's set-up code. */
+export const SIGNUP = () => ({ ...ADMIN, setup_code: setupCode() });
 export const SIZES = { phone: { width: 390, height: 844 }, laptop: { width: 1280, height: 800 } };
 
 /** Screenshots the page at both sizes into <artifacts>/screenshots/<tag>-<screen>-<size>.png. */
@@ -29,6 +31,7 @@ export async function signInThroughUi(page, base, { shoot } = {}) {
   await page.goto(`${base}/setup`);
   await page.getByTestId("setup").waitFor();
   if (shoot) await shoot("setup");
+  await page.getByTestId("setup-code").fill(setupCode());
   await page.getByTestId("setup-name").fill(ADMIN.name);
   await page.getByTestId("setup-password").fill(ADMIN.password);
   await page.getByTestId("setup-confirm").fill(ADMIN.password);
@@ -57,7 +60,7 @@ export async function signInContext(context, base) {
 
 /** Makes sure the admin exists and `context` is signed in. */
 export async function ensureSignedIn(context, base) {
-  await context.request.post(`${base}/api/auth/signup`, { data: ADMIN });
+  await context.request.post(`${base}/api/auth/signup`, { data: SIGNUP() });
   await signInContext(context, base);
 }
 

@@ -22,7 +22,7 @@ before(async () => {
   if (!stackProblem && projects.status === 404) stackProblem = "GET /api/projects answered 404: the Worker's API routes are missing";
   if (!stackProblem) {
     // a signed-in request must list at least one project (the gateway is wired and has a repo)
-    const signup = await fetch(`${base}/api/auth/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(j.ADMIN) });
+    const signup = await fetch(`${base}/api/auth/signup`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(j.SIGNUP()) });
     const login = await fetch(`${base}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(j.ADMIN) });
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0];
     const list = await fetch(`${base}/api/projects`, { headers: { cookie } });

@@ -19,6 +19,8 @@ const require = createRequire(join(need("DURACLAW_NPM"), "package.json"));
 export const { chromium } = require("playwright-core");
 
 export const baseUrl = () => need("DURACLAW_BASE_URL").replace(/\/$/, "");
+/** The stack's one-time set-up code (start_stack's STACK_SETUP_CODE), which the first sign-up shows. */
+export const setupCode = () => process.env.DURACLAW_SETUP_CODE || process.env.STACK_SETUP_CODE || "";
 
 export const CHROMIUM_ARGS = [
   "--no-sandbox",

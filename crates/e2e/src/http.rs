@@ -11,6 +11,8 @@ use crate::STEP;
 pub struct Api {
     pub port: u16,
     pub cookie: Option<String>,
+    /// The Worker's `SETUP_CODE`, which the first sign-up must show.
+    pub setup_code: Option<String>,
 }
 
 /// An answer: status and the JSON body (`Null` when empty or not JSON).
@@ -23,7 +25,7 @@ pub struct Answer {
 
 impl Api {
     pub fn new(port: u16) -> Api {
-        Api { port, cookie: None }
+        Api { port, cookie: None, setup_code: None }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -40,7 +42,8 @@ impl Api {
 
     /// The first user: signs up (and so is signed in).
     pub async fn signup(&mut self, name: &str) -> Answer {
-        let answer = self.post("/api/auth/signup", &serde_json::json!({"name": name, "password": "correct horse battery staple"})).await;
+        let body = serde_json::json!({"name": name, "password": "correct horse battery staple", "setup_code": self.setup_code});
+        let answer = self.post("/api/auth/signup", &body).await;
         assert_eq!(answer.status, 201, "signup failed: {answer:?}");
         assert!(self.cookie.is_some(), "signup set no cookie: {answer:?}");
         answer

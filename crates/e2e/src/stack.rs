@@ -74,6 +74,8 @@ pub struct Stack {
     pub model: FakeModel,
     pub options: Options,
     pub token: String,
+    /// The Worker's one-time `SETUP_CODE` (the first sign-up shows it).
+    pub setup_code: String,
     pub gateway_port: u16,
     pub gateway: Option<Proc>,
     pub proxy: Option<Proxy>,
@@ -123,6 +125,7 @@ impl Stack {
         check_build();
         let root = tempfile::Builder::new().prefix("duraclaw-e2e").tempdir().expect("a temp dir");
         let token: String = format!("e2e-{:032x}-{:016x}", std::process::id() as u128 * 7_919 + now_nanos(), now_nanos());
+        let setup_code = format!("setup-{:032x}", now_nanos() ^ (std::process::id() as u128) << 64);
         let persist = root.path().join("wrangler-state");
         std::fs::create_dir_all(&persist).expect("persist dir");
         std::fs::create_dir_all(root.path().join("projects")).expect("projects dir");
@@ -132,6 +135,7 @@ impl Stack {
             model: FakeModel::start().await.expect("the fake model"),
             options,
             token,
+            setup_code,
             gateway_port: free_port(),
             gateway: None,
             proxy: None,
@@ -201,7 +205,8 @@ impl Stack {
 
     fn vars_file(&self) -> PathBuf {
         let port = if self.proxy.is_some() { self.proxy.as_ref().map(|p| p.port).unwrap_or(0) } else { self.gateway_port };
-        let mut vars = format!("CC_GATEWAY_URL=http://127.0.0.1:{port}\nCC_GATEWAY_SECRET={}\n", self.token);
+        let mut vars =
+            format!("CC_GATEWAY_URL=http://127.0.0.1:{port}\nCC_GATEWAY_SECRET={}\nSETUP_CODE={}\n", self.token, self.setup_code);
         if let Some(s) = self.options.heartbeat_secs {
             vars.push_str(&format!("DURACLAW_HEARTBEAT_SECS={s}\nDURACLAW_DIAL_BACKOFF_MAX_SECS={}\n", s.max(2)));
         }
@@ -259,7 +264,9 @@ impl Stack {
     }
 
     pub fn api(&self) -> Api {
-        Api::new(self.worker_port)
+        let mut api = Api::new(self.worker_port);
+        api.setup_code = Some(self.setup_code.clone());
+        api
     }
 }
 

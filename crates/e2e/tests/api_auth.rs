@@ -8,7 +8,7 @@ mod api_support;
 
 use std::time::{Duration, Instant};
 
-use api_support::{credentials, Worker, PASSWORD};
+use api_support::{credentials, signup_body, Worker, PASSWORD, SETUP_CODE};
 
 #[test]
 #[ignore = "end-to-end: needs build/index.js and wrangler (scripts/test.sh)"]
@@ -23,8 +23,17 @@ fn sign_up_login_logout_and_admin_users() {
     w.post("/api/auth/signup", None, &credentials("has space", PASSWORD)).expect_error(400, "invalid_input");
     w.get("/api/me", None).expect_error(401, "unauthorized");
 
+    // the first sign-up needs the operator's set-up code: without it, or with a wrong one, 403
+    // and nothing is created
+    w.post("/api/auth/signup", None, &credentials("mallory", PASSWORD)).expect_error(403, "forbidden");
+    let wrong = format!(r#"{{"name":"mallory","password":"{PASSWORD}","setup_code":"{}"}}"#, SETUP_CODE.to_uppercase());
+    w.post("/api/auth/signup", None, &wrong).expect_error(403, "forbidden");
+    let blank = format!(r#"{{"name":"mallory","password":"{PASSWORD}","setup_code":""}}"#);
+    w.post("/api/auth/signup", None, &blank).expect_error(403, "forbidden");
+    w.login("mallory", PASSWORD).expect_error(401, "unauthorized");
+
     // the first sign-up is the admin, signed in with a hardened cookie
-    let r = w.post("/api/auth/signup", None, &credentials("alice", PASSWORD));
+    let r = w.post("/api/auth/signup", None, &signup_body("alice", PASSWORD));
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.body.contains(r#""name":"alice""#) && r.body.contains(r#""is_admin":true"#), "{}", r.body);
     check_cookie_flags(r.set_cookie().unwrap());
@@ -33,8 +42,8 @@ fn sign_up_login_logout_and_admin_users() {
     assert_eq!(me.status, 200, "{}", me.body);
     assert!(me.body.contains(r#""is_admin":true"#), "{}", me.body);
 
-    // then sign-up is closed
-    w.post("/api/auth/signup", None, &credentials("mallory", PASSWORD)).expect_error(403, "forbidden");
+    // then sign-up is closed, set-up code or not
+    w.post("/api/auth/signup", None, &signup_body("mallory", PASSWORD)).expect_error(403, "forbidden");
 
     // the admin creates users; a taken name (any case) is 409; a non-admin cannot create
     let r = w.post("/api/admin/users", Some(&alice), &credentials("bob", PASSWORD));
@@ -71,6 +80,17 @@ fn sign_up_login_logout_and_admin_users() {
     w.post("/api/auth/login", None, &huge).expect_error(413, "frame_too_large");
     w.get("/api/nothing-here", None).expect_error(404, "not_found");
     w.send("DELETE", "/api/me", Some(&alice), None, &[]).expect_error(404, "not_found");
+}
+
+/// A deployment without a `SETUP_CODE` cannot be set up at all (nobody can prove they own it).
+#[test]
+#[ignore = "end-to-end: needs build/index.js and wrangler (scripts/test.sh)"]
+fn sign_up_without_a_configured_set_up_code_is_locked() {
+    let w = Worker::start(&[("SETUP_CODE", "")]);
+    let r = w.post("/api/auth/signup", None, &signup_body("alice", PASSWORD));
+    r.expect_error(403, "forbidden");
+    assert!(r.body.contains("SETUP_CODE"), "the message says what to set: {}", r.body);
+    w.login("alice", PASSWORD).expect_error(401, "unauthorized");
 }
 
 fn check_cookie_flags(set_cookie: &str) {

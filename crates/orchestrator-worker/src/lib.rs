@@ -12,7 +12,9 @@
 //! - [`gateway`]: the HTTP client for cc-gateway's project routes
 //! - `session_do`: the `SessionDO` Durable Object class (one per session)
 //!
-//! **Architecture invariant:** every `/api/sessions/:id...` route, the WebSocket upgrade
+//! **Architecture invariant:** every state-changing request (POST, PUT, PATCH, DELETE) passes
+//! `api::guard::state_change` (allowed `Origin`, JSON body) before any handler runs; every
+//! `/api/sessions/:id...` route, the WebSocket upgrade
 //! included, goes through `api::sessions::owned` before it reaches a Durable Object; the DOs have
 //! no route of their own.
 
@@ -51,13 +53,18 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
     use api::{auth, projects, session_ws, sessions};
     let path = req.path();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if api::guard::changes_state(&req.method()) {
+        api::guard::state_change(&req, env)?;
+    }
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["health"] | ["api", "health"]) => Ok(json_response(200, &health())),
         (Method::Post, ["api", "auth", "signup"]) => auth::signup(req, env).await,
         (Method::Post, ["api", "auth", "login"]) => auth::login(req, env).await,
         (Method::Post, ["api", "auth", "logout"]) => auth::logout(req, env).await,
+        (Method::Post, ["api", "auth", "password"]) => auth::change_password(req, env).await,
         (Method::Get, ["api", "me"]) => auth::me(req, env).await,
         (Method::Post, ["api", "admin", "users"]) => auth::create_user(req, env).await,
+        (Method::Patch, ["api", "admin", "users", name]) => auth::update_user(req, env, name).await,
         (Method::Get, ["api", "projects"]) => projects::list(req, env).await,
         (Method::Post, ["api", "projects", name, "worktrees"]) => projects::create_worktree(req, env, name).await,
         (Method::Get, ["api", "projects", name, view]) if projects::VIEWS.iter().any(|(v, _)| v == view) => {

@@ -74,3 +74,13 @@ pub async fn find_owned(db: &D1Database, id: &str, owner_id: &str) -> Result<Opt
         .first(None)
         .await?)
 }
+
+/// The ids of every session of `owner_id` (to tell their Durable Objects that a login ended).
+pub async fn ids_of(db: &D1Database, owner_id: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let rows: Vec<Id> = db.prepare("SELECT id FROM sessions WHERE owner_id = ?1").bind(&[text(owner_id)])?.all().await?.results()?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     /// The model API failed (the CLI reported an API error).
     ApiError,
     Internal,
+    /// An HTTP body whose `Content-Type` is not `application/json`.
+    UnsupportedMediaType,
 }
 
 impl ErrorCode {
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::NotFound | ErrorCode::UnknownToolCall => 404,
             ErrorCode::Conflict | ErrorCode::SessionEnded => 409,
             ErrorCode::FrameTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::RateLimited => 429,
             ErrorCode::GatewayUnavailable | ErrorCode::CliError | ErrorCode::ApiError => 502,
             ErrorCode::Internal => 500,

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use crate::api::{self, Credentials, NewUser};
+use crate::api::{self, Credentials, NewUser, SignUp};
 use crate::auth::Auth;
 use crate::{auth, route};
 
@@ -69,6 +69,7 @@ pub fn Login() -> impl IntoView {
 
 #[component]
 pub fn Setup() -> impl IntoView {
+    let code = RwSignal::new(String::new());
     let name = RwSignal::new(String::from("admin"));
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
@@ -76,13 +77,13 @@ pub fn Setup() -> impl IntoView {
     let taken = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let submit = on_submit(busy, error, move || {
-        let (n, p) = (name.get_untracked(), password.get_untracked());
+        let (c, n, p) = (code.get_untracked(), name.get_untracked(), password.get_untracked());
         if p != confirm.get_untracked() {
             return Err("The two passwords differ.".into());
         }
         Ok(async move {
-            let created = api::post::<Value>("/api/auth/signup", &Credentials { name: &n, password: &p }).await;
-            taken.try_set(matches!(&created, Err(e) if e.status == 403));
+            let created = api::post::<Value>("/api/auth/signup", &SignUp { name: &n, password: &p, setup_code: c.trim() }).await;
+            taken.try_set(matches!(&created, Err(e) if e.status == 403 && e.message.starts_with("sign-up is closed")));
             created?;
             log_in(&n, &p).await?;
             route::navigate("/");
@@ -92,8 +93,10 @@ pub fn Setup() -> impl IntoView {
     view! {
         <section class="page narrow" data-testid="setup">
             <h1>"Set up Duraclaw"</h1>
-            <p class="muted">"Create the administrator: the first account is the only one that can sign up; it adds everyone else."</p>
+            <p class="muted">"Create the administrator: the first account is the only one that can sign up; it adds everyone else. \
+                The set-up code proves you run this server: scripts/run.sh prints it, a deployment has it as its SETUP_CODE secret."</p>
             <form class="form" on:submit=submit>
+                <label>"Set-up code"<input data-testid="setup-code" autocomplete="one-time-code" spellcheck="false" required bind:value=code/></label>
                 <label>"Name"<input data-testid="setup-name" autocomplete="username" required bind:value=name/></label>
                 <label>"Password"<input data-testid="setup-password" type="password" autocomplete="new-password" minlength="8" required bind:value=password/></label>
                 <label>"Password again"<input data-testid="setup-confirm" type="password" autocomplete="new-password" required bind:value=confirm/></label>

@@ -88,11 +88,15 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the Worker with `vars` (`--var NAME:VALUE`), on a fresh state dir.
+    /// Starts the Worker with `vars` (`--var NAME:VALUE`; `SETUP_CODE` is [`SETUP_CODE`] unless
+    /// given, and an empty value leaves a var unset), on a fresh state dir.
     pub fn start(vars: &[(&str, &str)]) -> Worker {
         let persist = temp_dir("api-state");
         apply_migrations(&persist);
-        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !vars.iter().any(|(k, _)| k == "SETUP_CODE") {
+            vars.push(("SETUP_CODE".into(), SETUP_CODE.into()));
+        }
         let mut worker = Worker { port: free_port(), persist, vars, proc: None };
         worker.launch();
         worker
@@ -111,7 +115,8 @@ impl Worker {
             .env("WRANGLER_SEND_METRICS", "false")
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("NO_UPDATE_NOTIFIER", "1");
-        for (k, v) in &self.vars {
+        // An empty value leaves the var unset.
+        for (k, v) in self.vars.iter().filter(|(_, v)| !v.is_empty()) {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
         static LAUNCHES: AtomicUsize = AtomicUsize::new(0);
@@ -161,7 +166,7 @@ impl Worker {
 
     /// Signs up (or logs in) `name` and returns the `Cookie` header value to send.
     pub fn signup(&self, name: &str) -> String {
-        let r = self.post("/api/auth/signup", None, &credentials(name, PASSWORD));
+        let r = self.post("/api/auth/signup", None, &signup_body(name, PASSWORD));
         assert_eq!(r.status, 201, "signup {name}: {}", r.body);
         r.session_cookie()
     }
@@ -193,6 +198,14 @@ impl Drop for Worker {
 
 pub fn credentials(name: &str, password: &str) -> String {
     format!(r#"{{"name":"{name}","password":"{password}"}}"#)
+}
+
+/// The set-up code every test Worker is started with (`SETUP_CODE`).
+pub const SETUP_CODE: &str = "api-tests-setup-code-0123456789abcdef";
+
+/// A first sign-up's body: credentials and the set-up code.
+pub fn signup_body(name: &str, password: &str) -> String {
+    format!(r#"{{"name":"{name}","password":"{password}","setup_code":"{SETUP_CODE}"}}"#)
 }
 
 /// `apply_d1_migrations` from scripts/lib.sh, the same path scripts/run.sh and deploy use.
@@ -398,3 +411,83 @@ impl Drop for Gateway {
     }
 }
 
+
+/// A browser's session socket on a raw connection, opened with the same-origin headers a browser
+/// sends. The tests only watch whether, and with which code, the Worker closes it.
+pub struct OpenSocket {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Worker {
+    /// Opens `/api/sessions/{id}/ws` with `cookie`; panics unless the answer is 101.
+    pub fn open_socket(&self, id: &str, cookie: &str) -> OpenSocket {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to wrangler dev");
+        let mut head = format!("GET /api/sessions/{id}/ws HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncookie: {cookie}\r\n", self.port);
+        for (k, v) in upgrade_headers(Some(&self.origin())) {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).expect("send the upgrade");
+        stream.set_read_timeout(Some(STEP)).expect("timeout");
+        let mut raw = Vec::new();
+        let mut byte = [0u8; 1];
+        while !raw.ends_with(b"\r\n\r\n") {
+            assert_eq!(stream.read(&mut byte).expect("read the upgrade's answer"), 1, "closed during the upgrade: {}", String::from_utf8_lossy(&raw));
+            raw.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&raw);
+        assert!(head.starts_with("HTTP/1.1 101"), "the upgrade was refused: {head}");
+        OpenSocket { stream, buf: Vec::new() }
+    }
+}
+
+impl OpenSocket {
+    /// The close code once the server closes the socket, if it does within `within` (`None`:
+    /// still open). A connection that ends without a close frame is 1006.
+    pub fn closed_within(&mut self, within: Duration) -> Option<u16> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(code) = self.close_frame() {
+                return Some(code);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream.set_read_timeout(Some(left)).expect("timeout");
+            let mut chunk = [0u8; 4096];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Some(1006),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+                Err(_) => return Some(1006),
+            }
+        }
+    }
+
+    /// Consumes the (unmasked) server frames buffered so far; the code of a close frame among them.
+    fn close_frame(&mut self) -> Option<u16> {
+        loop {
+            let b = &self.buf;
+            if b.len() < 2 {
+                return None;
+            }
+            let (len, at) = match b[1] & 0x7f {
+                126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+                127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize, 10),
+                126 | 127 => return None,
+                n => (n as usize, 2),
+            };
+            if b.len() < at + len {
+                return None;
+            }
+            let opcode = b[0] & 0x0f;
+            let payload = b[at..at + len].to_vec();
+            self.buf.drain(..at + len);
+            if opcode == 0x8 {
+                return Some(if payload.len() >= 2 { u16::from_be_bytes([payload[0], payload[1]]) } else { 1005 });
+            }
+        }
+    }
+}

@@ -18,6 +18,9 @@ pub enum ApiError {
     Invalid(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A body that is not declared `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::BadJson(_) => ErrorCode::BadFrame,
             ApiError::Invalid(_) => ErrorCode::InvalidInput,
             ApiError::TooLarge(_) => ErrorCode::FrameTooLarge,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
             ApiError::Forbidden(_) => ErrorCode::Forbidden,
             ApiError::NotFound(_) => ErrorCode::NotFound,

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api`: JSON in and out, every error `{"error": {"code", "message"}}` with
 //! the code's status ([`error`]), bodies capped ([`body`]).
 //!
+//! - [`guard`]: the `Origin` and `Content-Type` rules every state-changing route is held to
 //! - [`auth`]: sign-up, login, logout, me, admin user creation
 //! - [`projects`]: the gateway's project routes, relayed
 //! - [`sessions`]: list, create, state, events (ownership-checked)
@@ -9,6 +10,7 @@
 pub mod auth;
 pub mod body;
 pub mod error;
+pub mod guard;
 pub mod projects;
 pub mod session_ws;
 pub mod sessions;

@@ -61,12 +61,19 @@ pub async fn list(req: Request, env: &Env) -> Result<Response, ApiError> {
     Ok(json_response(200, &serde_json::json!({ "sessions": sessions })))
 }
 
-/// `POST /api/sessions`: validates, writes the index row (`starting`), then creates the DO with
+/// `POST /api/sessions`: validates (only admins may choose `bypassPermissions`), writes the index row (`starting`), then creates the DO with
 /// the first prompt. If the DO refuses, the row is removed and its error passed on.
 pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let user = require_user(&req, env).await?;
     let body: CreateBody = read_json(&mut req).await?;
     let (config, prompt) = validate(body)?;
+    if config.permission_mode == PermissionMode::BypassPermissions && !user.is_admin {
+        return Err(ApiError::Forbidden(
+            "only an admin may start a session in bypassPermissions (every tool call runs unasked); \
+             use default, acceptEdits or plan"
+                .into(),
+        ));
+    }
     let id = crypto::random_id()?;
     let now = d1::now_ms();
     let meta = SessionMeta {

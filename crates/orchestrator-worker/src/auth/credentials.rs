@@ -17,6 +17,9 @@ pub struct Credentials {
     /// Only read by `POST /api/admin/users`.
     #[serde(default)]
     pub is_admin: bool,
+    /// Only read by `POST /api/auth/signup`: the operator's one-time set-up code.
+    #[serde(default)]
+    pub setup_code: Option<String>,
 }
 
 /// Refuses a user name that is not 1-64 of `[A-Za-z0-9._@+-]`. The name travels to the session's

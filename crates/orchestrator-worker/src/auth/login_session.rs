@@ -1,6 +1,15 @@
 //! Login sessions: a random 32-byte token in an `HttpOnly; Secure; SameSite=Lax; Path=/` cookie,
 //! stored in D1 only as its SHA-256 (a leaked database row cannot be replayed as a cookie), with
 //! an expiry. Logout deletes the row.
+//!
+//! Where the Worker is served over https the cookie is `__Host-duraclaw_session`: the browser
+//! then refuses it from any other host (a sibling subdomain cannot plant or overwrite it) and
+//! without `Secure`/`Path=/`. Over plain http (local `wrangler dev`) it is `duraclaw_session`,
+//! since a `__Host-` cookie needs a secure origin. Each scheme reads only its own name.
+//!
+//! A login's id (the hex SHA-256 of its token, the row's key) names it to the session Durable
+//! Objects, which keep it in each browser socket's attachment so that ending the login ends its
+//! sockets ([`crate::session_stub::end_sockets`]).
 
 use cookie::time::Duration;
 use cookie::{Cookie, SameSite};
@@ -12,6 +21,8 @@ use crate::api::error::ApiError;
 use crate::d1::{int, text};
 
 pub const COOKIE_NAME: &str = "duraclaw_session";
+/// The cookie's name on an https origin.
+pub const SECURE_COOKIE_NAME: &str = "__Host-duraclaw_session";
 /// How long a login lasts.
 pub const TTL_MS: u64 = 30 * 24 * 60 * 60 * 1000;
 
@@ -23,12 +34,14 @@ impl Token {
         Ok(Token(hex::encode(crypto::random_bytes::<32>()?)))
     }
 
-    /// The token the request's cookie carries, if it has the right shape.
+    /// The token the request's cookie (of the name for its scheme) carries, if it has the right
+    /// shape.
     pub fn from_request(req: &Request) -> Option<Token> {
         let header = req.headers().get("cookie").ok().flatten()?;
+        let name = cookie_name(is_https(req));
         Cookie::split_parse(header)
             .filter_map(Result::ok)
-            .find(|c| c.name() == COOKIE_NAME)
+            .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
             .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
             .map(Token)
@@ -39,19 +52,33 @@ impl Token {
         Ok(hex::encode(crypto::sha256(&raw).await?))
     }
 
-    /// The `Set-Cookie` value that stores this token in the browser.
-    pub fn set_cookie(&self) -> String {
-        session_cookie(self.0.clone(), Duration::milliseconds(TTL_MS as i64))
+    /// The `Set-Cookie` value that stores this token in the browser that sent `req`.
+    pub fn set_cookie(&self, req: &Request) -> String {
+        session_cookie(is_https(req), self.0.clone(), Duration::milliseconds(TTL_MS as i64))
     }
 }
 
 /// The `Set-Cookie` value that removes the cookie.
-pub fn clear_cookie() -> String {
-    session_cookie(String::new(), Duration::ZERO)
+pub fn clear_cookie(req: &Request) -> String {
+    session_cookie(is_https(req), String::new(), Duration::ZERO)
 }
 
-fn session_cookie(value: String, max_age: Duration) -> String {
-    Cookie::build((COOKIE_NAME, value))
+/// The cookie's name: `__Host-` prefixed on https.
+pub fn cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_COOKIE_NAME
+    } else {
+        COOKIE_NAME
+    }
+}
+
+fn is_https(req: &Request) -> bool {
+    req.url().is_ok_and(|u| u.scheme() == "https")
+}
+
+/// The `Set-Cookie` value; `__Host-` rules (Secure, Path=/, no Domain) hold for both names.
+pub fn session_cookie(https: bool, value: String, max_age: Duration) -> String {
+    Cookie::build((cookie_name(https), value))
         .http_only(true)
         .secure(true)
         .same_site(SameSite::Lax)
@@ -59,6 +86,12 @@ fn session_cookie(value: String, max_age: Duration) -> String {
         .max_age(max_age)
         .build()
         .to_string()
+}
+
+/// A live login: who, and its id (the hex SHA-256 of its token).
+pub struct Login {
+    pub user: User,
+    pub id: String,
 }
 
 /// Starts a login session for `user`; returns its token for the cookie. Expired sessions are
@@ -73,24 +106,34 @@ pub async fn start(db: &D1Database, user: &User, now: u64) -> Result<Token, ApiE
     Ok(token)
 }
 
-/// The user of the request's login session, if it has a live one.
-pub async fn current_user(db: &D1Database, req: &Request, now: u64) -> Result<Option<User>, ApiError> {
+/// The request's live login (its user not disabled), if it has one.
+pub async fn current(db: &D1Database, req: &Request, now: u64) -> Result<Option<Login>, ApiError> {
     let Some(token) = Token::from_request(req) else { return Ok(None) };
-    let user = db
+    let id = token.hash_hex().await?;
+    let user: Option<User> = db
         .prepare(
             "SELECT u.id, u.name, u.is_admin FROM login_sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
         )
-        .bind(&[text(&token.hash_hex().await?), int(now)])?
+        .bind(&[text(&id), int(now)])?
         .first(None)
         .await?;
-    Ok(user)
+    Ok(user.map(|user| Login { user, id }))
 }
 
-/// Ends the request's login session, if any.
-pub async fn end(db: &D1Database, req: &Request) -> Result<(), ApiError> {
-    if let Some(token) = Token::from_request(req) {
-        db.prepare("DELETE FROM login_sessions WHERE token_hash = ?1").bind(&[text(&token.hash_hex().await?)])?.run().await?;
-    }
+/// Ends the request's login session, if any; returns its id.
+pub async fn end(db: &D1Database, req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(token) = Token::from_request(req) else { return Ok(None) };
+    let id = token.hash_hex().await?;
+    db.prepare("DELETE FROM login_sessions WHERE token_hash = ?1").bind(&[text(&id)])?.run().await?;
+    Ok(Some(id))
+}
+
+/// Ends every login of `user_id` but `keep` (the caller's own, when it stays signed in).
+pub async fn end_all(db: &D1Database, user_id: &str, keep: Option<&str>) -> Result<(), ApiError> {
+    db.prepare("DELETE FROM login_sessions WHERE user_id = ?1 AND token_hash != ?2")
+        .bind(&[text(user_id), text(keep.unwrap_or(""))])?
+        .run()
+        .await?;
     Ok(())
 }

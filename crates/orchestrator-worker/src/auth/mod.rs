@@ -15,6 +15,7 @@ pub mod users;
 
 use worker::{Env, Request};
 
+pub use login_session::Login;
 pub use users::User;
 
 use crate::api::error::ApiError;
@@ -22,8 +23,13 @@ use crate::d1;
 
 /// The signed-in user, or 401.
 pub async fn require_user(req: &Request, env: &Env) -> Result<User, ApiError> {
+    Ok(require_login(req, env).await?.user)
+}
+
+/// The request's live login (user and login id), or 401.
+pub async fn require_login(req: &Request, env: &Env) -> Result<Login, ApiError> {
     let db = d1::database(env)?;
-    login_session::current_user(&db, req, d1::now_ms())
+    login_session::current(&db, req, d1::now_ms())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("not signed in: log in with POST /api/auth/login".into()))
 }

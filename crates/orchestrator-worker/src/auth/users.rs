@@ -26,6 +26,8 @@ struct UserRow {
     iterations: u32,
     #[serde(deserialize_with = "int_bool")]
     is_admin: bool,
+    #[serde(deserialize_with = "int_bool")]
+    disabled: bool,
 }
 
 /// SQLite has no booleans: D1 returns 0/1.
@@ -76,15 +78,42 @@ pub fn signup_closed() -> ApiError {
     ApiError::Forbidden("sign-up is closed: this Duraclaw already has an admin; ask them to create your account".into())
 }
 
-/// The user of that name (case-insensitive) and their password hash.
-pub async fn find_for_login(db: &D1Database, name: &str) -> Result<Option<(User, PasswordHash)>, ApiError> {
+/// A user found for login: who, their password hash, and whether the admin disabled them.
+pub struct ForLogin {
+    pub user: User,
+    pub hash: PasswordHash,
+    pub disabled: bool,
+}
+
+/// The user of that name (case-insensitive), their password hash and whether they are disabled.
+pub async fn find_for_login(db: &D1Database, name: &str) -> Result<Option<ForLogin>, ApiError> {
     let row: Option<UserRow> = db
-        .prepare("SELECT id, name, pass_hash, salt, iterations, is_admin FROM users WHERE name = ?1")
+        .prepare("SELECT id, name, pass_hash, salt, iterations, is_admin, disabled FROM users WHERE name = ?1")
         .bind(&[text(name)])?
         .first(None)
         .await?;
-    Ok(row.map(|r| {
-        let hash = PasswordHash { hash_hex: r.pass_hash, salt_hex: r.salt, iterations: r.iterations };
-        (User { id: r.id, name: r.name, is_admin: r.is_admin }, hash)
+    Ok(row.map(|r| ForLogin {
+        hash: PasswordHash { hash_hex: r.pass_hash, salt_hex: r.salt, iterations: r.iterations },
+        user: User { id: r.id, name: r.name, is_admin: r.is_admin },
+        disabled: r.disabled,
     }))
+}
+
+/// Disables (or enables again) the user of that name; returns them, `None` when there is none.
+pub async fn set_disabled(db: &D1Database, name: &str, disabled: bool) -> Result<Option<User>, ApiError> {
+    let user: Option<User> = db
+        .prepare("UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id, name, is_admin")
+        .bind(&[text(name), int(u64::from(disabled))])?
+        .first(None)
+        .await?;
+    Ok(user)
+}
+
+/// Replaces a user's password hash.
+pub async fn set_password(db: &D1Database, user_id: &str, hash: &PasswordHash) -> Result<(), ApiError> {
+    db.prepare("UPDATE users SET pass_hash = ?2, salt = ?3, iterations = ?4 WHERE id = ?1")
+        .bind(&[text(user_id), text(&hash.hash_hex), text(&hash.salt_hex), int(hash.iterations.into())])?
+        .run()
+        .await?;
+    Ok(())
 }

@@ -103,6 +103,7 @@ impl DurableObject for SessionDO {
             (Method::Get, "/internal/state") => shell.state_json(),
             (Method::Get, "/internal/events") => shell.events_json(&url),
             (Method::Get, "/internal/ws") => shell.accept_browser(&req),
+            (Method::Post, "/internal/end-sockets") => shell.end_sockets(req).await,
             (method, path) => Err(Refused(ErrorCode::NotFound, format!("no internal route {method:?} {path}"))),
         };
         result.or_else(|Refused(code, message)| error_response(code, &message))
@@ -149,6 +150,17 @@ impl From<Error> for Refused {
 
 fn error_response(code: ErrorCode, message: &str) -> Result<Response> {
     Ok(Response::from_json(&ErrorBody::new(code, message))?.with_status(code.http_status()))
+}
+
+/// The body of `POST /internal/end-sockets` (see `session_stub::EndSockets`).
+#[derive(Deserialize)]
+struct EndSocketsBody {
+    user_id: String,
+    #[serde(default)]
+    only: Option<String>,
+    #[serde(default)]
+    except: Option<String>,
+    reason: String,
 }
 
 /// The body of `POST /internal/create`.
@@ -236,10 +248,28 @@ impl Shell {
             return Err(Refused(ErrorCode::Unauthorized, "X-Duraclaw-User-Id is missing: the Worker names the user".into()));
         };
         let user_name = header(req, "X-Duraclaw-User-Name").unwrap_or_else(|| user_id.clone());
+        let login_id = header(req, "X-Duraclaw-Login-Id").unwrap_or_default();
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        Attachment { user_id, user_name, synced: false, cursor: 0 }.save(&pair.server);
+        Attachment { user_id, user_name, login_id, synced: false, cursor: 0 }.save(&pair.server);
         Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// `POST /internal/end-sockets`: a login ended (logout, password change, disabled user):
+    /// close its sockets now. Every socket's attachment names its user and login, so this holds
+    /// across hibernation.
+    async fn end_sockets(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
+        let body: EndSocketsBody = req
+            .json()
+            .await
+            .map_err(|e| Refused(ErrorCode::InvalidInput, format!("the end-sockets body does not parse: {e}")))?;
+        let reason: String = body.reason.chars().take(100).collect();
+        let closed = sockets::close_where(&self.state, &reason, |a| {
+            a.user_id == body.user_id
+                && body.only.as_ref().is_none_or(|only| a.login_id == *only)
+                && body.except.as_ref().is_none_or(|except| a.login_id != *except)
+        });
+        Ok(Response::from_json(&serde_json::json!({ "closed": closed }))?)
     }
 
     fn on_browser_message(self: &Rc<Self>, ws: &WebSocket, message: WebSocketIncomingMessage) {
@@ -310,13 +340,23 @@ impl Shell {
 
     /// An input from the link's reader: carried out, then its link action followed before the
     /// next frame is read.
+    ///
+    /// When the input fails (storage), nothing it carried was acked: the link is closed so that
+    /// the redial re-attaches after the last acked seq and the gateway resends the rest.
     async fn link_input(
         self: &Rc<Self>,
         f: impl FnOnce(&mut SessionCore<DoSql>, u64) -> session_core::error::Result<Output>,
     ) {
         match self.input(None, f) {
             Ok(done) => self.clone().follow(done.link).await,
-            Err(e) => console_error!("a gateway input failed: {e}"),
+            Err(e) => {
+                console_error!("a gateway input failed ({e}): closing the link so that the gateway resends what was not acked");
+                self.close_gateway("the session's storage failed; resend after the last ack");
+                match self.input(None, |core, now| core.link_closed(now)) {
+                    Ok(done) => self.clone().follow(done.link).await,
+                    Err(e) => console_error!("the link's close was not recorded: {e}"),
+                }
+            }
         }
     }
 

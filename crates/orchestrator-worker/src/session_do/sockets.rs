@@ -11,6 +11,10 @@ use worker::{State, WebSocket};
 pub struct Attachment {
     pub user_id: String,
     pub user_name: String,
+    /// The login the socket was opened with (empty on sockets from before logins were named):
+    /// ending that login closes the socket.
+    #[serde(default)]
+    pub login_id: String,
     /// Sent `sync` and got its snapshot: live events go to it from then on (before that they
     /// would arrive ahead of the snapshot).
     #[serde(default)]
@@ -71,6 +75,22 @@ pub fn broadcast(state: &State, frames: &[ServerFrame]) {
             attachment.save(&ws);
         }
     }
+}
+
+/// The close code of a socket whose login ended (logout, password change, disabled user): the
+/// browser should not reconnect with the same cookie.
+pub const LOGIN_ENDED: u16 = 4001;
+
+/// Closes every socket whose attachment `matches`; returns how many.
+pub fn close_where(state: &State, reason: &str, matches: impl Fn(&Attachment) -> bool) -> usize {
+    let mut closed = 0;
+    for ws in state.get_websockets() {
+        if Attachment::of(&ws).is_some_and(|a| matches(&a)) {
+            let _ = ws.close(Some(LOGIN_ENDED), Some(reason));
+            closed += 1;
+        }
+    }
+    closed
 }
 
 /// Close codes 1005 (no status) and 1006 (abnormal) describe a close; they cannot be sent.
