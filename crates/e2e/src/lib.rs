@@ -9,6 +9,8 @@
 //! - [`browser`]: a browser's session socket driven by `shared_types::SessionSync`, exactly as
 //!   the dashboard drives it.
 //! - [`proxy`]: the TCP proxy that stops forwarding without closing.
+//! - [`rewrite`]: a WebSocket relay that rewrites chosen gateway events into frames the DO cannot
+//!   read (a newer variant, an oversize frame), keeping their seqs.
 //!
 //! Nothing is skipped: a missing build, wrangler or gateway binary is a failure that says what
 //! to run. Every wait is bounded ([`STEP`]); every process is killed when its handle drops.
@@ -16,6 +18,7 @@
 pub mod browser;
 pub mod http;
 pub mod proxy;
+pub mod rewrite;
 pub mod stack;
 
 use std::time::Duration;

@@ -11,6 +11,7 @@ use fake_anthropic::FakeModel;
 
 use crate::http::Api;
 use crate::proxy::Proxy;
+use crate::rewrite::Rewriter;
 use crate::{repo_root, STEP};
 
 /// A child in its own process group; the whole group is stopped on drop.
@@ -62,6 +63,8 @@ pub struct Options {
     pub silence_secs: Option<u64>,
     /// Put the half-open-capable proxy between the DO and the gateway.
     pub proxy: bool,
+    /// Put the event-rewriting relay ([`crate::rewrite`]) between the DO and the gateway.
+    pub rewrite: bool,
     /// Run this program as the gateway's `claude` (the bench's synthetic CLI) instead of the
     /// real CLI against the fake model.
     pub claude_override: Option<PathBuf>,
@@ -79,6 +82,7 @@ pub struct Stack {
     pub gateway_port: u16,
     pub gateway: Option<Proc>,
     pub proxy: Option<Proxy>,
+    pub rewriter: Option<Rewriter>,
     pub worker_port: u16,
     pub persist: PathBuf,
     pub wrangler: Option<Proc>,
@@ -139,6 +143,7 @@ impl Stack {
             gateway_port: free_port(),
             gateway: None,
             proxy: None,
+            rewriter: None,
             worker_port: free_port(),
             persist,
             wrangler: None,
@@ -147,6 +152,9 @@ impl Stack {
         stack.start_gateway().await;
         if stack.options.proxy {
             stack.proxy = Some(Proxy::start(stack.gateway_port).await);
+        }
+        if stack.options.rewrite {
+            stack.rewriter = Some(Rewriter::start(stack.gateway_port).await);
         }
         stack.migrate_d1();
         stack.start_wrangler().await;
@@ -204,7 +212,11 @@ impl Stack {
     }
 
     fn vars_file(&self) -> PathBuf {
-        let port = if self.proxy.is_some() { self.proxy.as_ref().map(|p| p.port).unwrap_or(0) } else { self.gateway_port };
+        let port = match (&self.proxy, &self.rewriter) {
+            (Some(proxy), _) => proxy.port,
+            (None, Some(rewriter)) => rewriter.port,
+            (None, None) => self.gateway_port,
+        };
         let mut vars =
             format!("CC_GATEWAY_URL=http://127.0.0.1:{port}\nCC_GATEWAY_SECRET={}\nSETUP_CODE={}\n", self.token, self.setup_code);
         if let Some(s) = self.options.heartbeat_secs {
