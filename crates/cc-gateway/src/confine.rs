@@ -6,7 +6,12 @@
 //! might decode again), then on disk: the joined path is canonicalized (symlinks resolved) and
 //! must still start with the canonical root. Either failure is a 400.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
+
+use shared_types::shell::is_deceptive_char;
+use shared_types::FileTarget;
 
 use crate::api_error::ApiError;
 
@@ -66,6 +71,78 @@ pub fn contain(root: &Path, relative: &Path) -> Result<PathBuf, ApiError> {
     Ok(resolved)
 }
 
+/// How many symlinks one path may pass through (Linux's own limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// Where a path that a tool call names leads, for the gate: made absolute against `cwd` and
+/// normalised lexically (`.`, `..`, `//`, as Claude Code's Node.js file tools do), then walked
+/// on disk with every symlink that exists followed (a dangling one included), and compared with
+/// `root` (canonical). A path that cannot be resolved with certainty (empty, `~`, NUL, invisible
+/// characters, a loop of links, an unreadable directory, not UTF-8) is `Outside { abs: None }`.
+pub fn locate(root: &Path, cwd: &Path, raw: &str) -> FileTarget {
+    let unknown = FileTarget::Outside { abs: None };
+    if raw.is_empty() || raw.starts_with('~') || raw.contains('\0') || raw.chars().any(is_deceptive_char) {
+        return unknown;
+    }
+    let joined = cwd.join(raw);
+    let Some(real) = follow(&joined) else { return unknown };
+    let Some(abs) = real.to_str().map(str::to_string) else { return unknown };
+    match real.strip_prefix(root) {
+        Ok(rel) => match rel.to_str() {
+            Some(rel) => FileTarget::Inside { rel: rel.to_string(), abs },
+            None => unknown,
+        },
+        Err(_) => FileTarget::Outside { abs: Some(abs) },
+    }
+}
+
+/// `path` (absolute) with `.` and `..` applied and the symlinks on the way followed.
+fn follow(path: &Path) -> Option<PathBuf> {
+    let mut queue: VecDeque<OsString> = VecDeque::new();
+    push_front(&mut queue, path);
+    let mut cur = PathBuf::from("/");
+    let mut links = 0;
+    while let Some(part) = queue.pop_front() {
+        if part == ".." {
+            cur.pop();
+            continue;
+        }
+        let next = cur.join(&part);
+        match std::fs::symlink_metadata(&next) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return None;
+                }
+                let target = std::fs::read_link(&next).ok()?;
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                push_front(&mut queue, &target);
+            }
+            Ok(_) => cur = next,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => cur = next,
+            Err(_) => return None,
+        }
+    }
+    Some(cur)
+}
+
+/// Puts the components of `path` at the front of `queue`, in order (`.` and roots dropped).
+fn push_front(queue: &mut VecDeque<OsString>, path: &Path) {
+    let parts: Vec<OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p.to_os_string()),
+            Component::ParentDir => Some(OsString::from("..")),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => None,
+        })
+        .collect();
+    for part in parts.into_iter().rev() {
+        queue.push_front(part);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +174,27 @@ mod tests {
         assert!(resolve(root.path(), "alias").is_ok());
         assert!(matches!(resolve(root.path(), "out"), Err(ApiError::InvalidInput(_))));
         assert!(matches!(resolve(root.path(), "missing"), Err(ApiError::NotFound(_))));
+    }
+
+    #[test]
+    fn tool_paths_are_located_through_their_symlinks() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().canonicalize().expect("canonical");
+        std::fs::create_dir(root.join("src")).expect("mkdir");
+        std::os::unix::fs::symlink(outside.path(), root.join("out")).expect("symlink");
+        std::os::unix::fs::symlink(outside.path().join("new-file"), root.join("dangling")).expect("symlink");
+        std::os::unix::fs::symlink("loop", root.join("loop")).expect("symlink");
+        let inside = |rel: &str| FileTarget::Inside { rel: rel.into(), abs: root.join(rel).to_string_lossy().into_owned() };
+        assert_eq!(locate(&root, &root, "src/./a.rs"), inside("src/a.rs"));
+        assert_eq!(locate(&root, &root, "src//../b.rs"), inside("b.rs"));
+        assert_eq!(locate(&root, &root, &format!("{}/src/new.rs", root.display())), inside("src/new.rs"));
+        assert_eq!(locate(&root, &root, "."), FileTarget::Inside { rel: String::new(), abs: root.to_string_lossy().into_owned() });
+        for escape in ["../x", "out/x", "dangling", "/etc/passwd", "src/../../x", "out/../../x"] {
+            assert!(matches!(locate(&root, &root, escape), FileTarget::Outside { .. }), "{escape}");
+        }
+        for unknown in ["", "~/x", "loop/x", "a\u{202e}b"] {
+            assert_eq!(locate(&root, &root, unknown), FileTarget::Outside { abs: None }, "{unknown:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use shared_types::{EventEnvelope, GatewayEvent, PermissionRule, SessionConfig};
+use shared_types::{EventEnvelope, GatewayEvent, Grant, SessionConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
@@ -43,7 +43,9 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accepted (client_id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS grants (rule TEXT PRIMARY KEY);
+-- `grants` (rule strings that could cover a whole tool) is no longer read: grants made before
+-- the gate remembered exactly what was shown are dropped, and a person is asked again.
+CREATE TABLE IF NOT EXISTS session_grants (grant_json TEXT PRIMARY KEY);
 ";
 
 impl Outbox {
@@ -122,20 +124,22 @@ impl Outbox {
         Ok(self.db.execute("INSERT OR IGNORE INTO accepted (client_id) VALUES (?1)", params![client_id])? == 1)
     }
 
-    pub fn grants(&self) -> Result<Vec<PermissionRule>, OutboxError> {
-        let mut stmt = self.db.prepare_cached("SELECT rule FROM grants ORDER BY rule")?;
-        let rules = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    /// The session's `session`-scope grants (one that does not read is skipped: it grants nothing).
+    pub fn grants(&self) -> Result<Vec<Grant>, OutboxError> {
+        let mut stmt = self.db.prepare_cached("SELECT grant_json FROM session_grants ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
-        for rule in rules {
-            if let Ok(rule) = rule?.parse() {
-                out.push(rule);
+        for row in rows {
+            if let Ok(grant) = serde_json::from_str(&row?) {
+                out.push(grant);
             }
         }
         Ok(out)
     }
 
-    pub fn add_grant(&mut self, rule: &PermissionRule) -> Result<(), OutboxError> {
-        self.db.execute("INSERT OR IGNORE INTO grants (rule) VALUES (?1)", params![rule.to_string()])?;
+    pub fn add_grant(&mut self, grant: &Grant) -> Result<(), OutboxError> {
+        let json = serde_json::to_string(grant).unwrap_or_default();
+        self.db.execute("INSERT OR IGNORE INTO session_grants (grant_json) VALUES (?1)", params![json])?;
         Ok(())
     }
 
@@ -204,9 +208,11 @@ mod tests {
         let mut outbox = Outbox::open(&path).unwrap();
         assert!(outbox.accept("c1").unwrap());
         assert!(!outbox.accept("c1").unwrap());
-        outbox.add_grant(&"Bash(ls)".parse().unwrap()).unwrap();
+        let grant = Grant::Command { words: vec!["ls".into()] };
+        outbox.add_grant(&grant).unwrap();
+        outbox.add_grant(&grant).unwrap();
         drop(outbox);
         let outbox = Outbox::open(&path).unwrap();
-        assert_eq!(outbox.grants().unwrap(), vec!["Bash(ls)".parse().unwrap()]);
+        assert_eq!(outbox.grants().unwrap(), vec![grant]);
     }
 }

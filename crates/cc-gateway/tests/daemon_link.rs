@@ -37,7 +37,7 @@ async fn a_whole_turn_through_the_daemon() {
     create(&mut c).await;
     c.send(&text("c1", "[[tool:bash cmd=\"echo via-daemon > d.txt\"]]")).await;
     let id = tool_request_id(&c.until("request", |e| tool_request_id(e).is_some()).await).unwrap();
-    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Once, by: Some("ada".into()) }).await;
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Once, grant: None, by: Some("ada".into()) }).await;
     c.until("result", is_result).await;
     assert_eq!(std::fs::read_to_string(stack.repo().join("d.txt")).unwrap().trim(), "via-daemon");
     c.send(&GatewayCommand::Ping).await;
@@ -126,7 +126,7 @@ async fn a_pending_approval_survives_a_daemon_restart() {
     let daemon = stack.daemon(port, &[]).await;
     let mut c = WsClient::connect(daemon.port, "pending").await;
     c.send(&GatewayCommand::Attach { after_seq: held.last().unwrap().seq }).await;
-    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Once, by: Some("bob".into()) }).await;
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Once, grant: None, by: Some("bob".into()) }).await;
     c.until("result", is_result).await;
     assert_eq!(std::fs::read_to_string(stack.repo().join("later.txt")).unwrap(), "approved later");
     let all: Vec<_> = held.into_iter().chain(c.events.clone()).collect();

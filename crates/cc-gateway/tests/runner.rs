@@ -31,7 +31,7 @@ async fn an_approved_write_creates_the_file() {
     let request = c.until("tool request", |e| tool_request_id(e).is_some()).await;
     assert!(!stack.repo().join("out.txt").exists(), "nothing runs before the approval");
     let id = tool_request_id(&request).unwrap();
-    c.send(&GatewayCommand::ToolApprove { tool_call_id: id.clone(), scope: Scope::Once, by: Some("ada".into()) }).await;
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id.clone(), scope: Scope::Once, grant: None, by: Some("ada".into()) }).await;
     let resolved = c.until("resolved", |e| matches!(e, GatewayEvent::ToolResolved { .. })).await;
     assert_eq!(resolved, GatewayEvent::ToolResolved { tool_call_id: id.clone(), decision: Decision::Approved, by: "ada".into() });
     c.until("tool result", |e| matches!(e, GatewayEvent::ToolResult { is_error: false, .. })).await;
@@ -87,7 +87,7 @@ async fn a_question_is_answered_through_updated_input() {
     let GatewayEvent::Question { tool_call_id, questions } = q else { unreachable!() };
     assert_eq!(questions[0].question, "Which colour?");
     assert_eq!(questions[0].options.iter().map(|o| o.label.as_str()).collect::<Vec<_>>(), ["red", "blue"]);
-    let bad = GatewayCommand::ToolApprove { tool_call_id: tool_call_id.clone(), scope: Scope::Once, by: None };
+    let bad = GatewayCommand::ToolApprove { tool_call_id: tool_call_id.clone(), scope: Scope::Once, grant: None, by: None };
     c.send(&bad).await;
     assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::UnknownToolCall, .. }));
     let answers = BTreeMap::from([("Which colour?".to_string(), "blue".to_string())]);
@@ -144,7 +144,7 @@ async fn bad_frames_get_an_error_and_the_link_keeps_working() {
         c.send_raw(raw).await;
         assert!(matches!(c.control().await, GatewayControl::Error { code: got, .. } if got == code), "{raw}");
     }
-    c.send(&GatewayCommand::ToolApprove { tool_call_id: "toolu_nope".into(), scope: Scope::Once, by: None }).await;
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: "toolu_nope".into(), scope: Scope::Once, grant: None, by: None }).await;
     assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::UnknownToolCall, .. }));
     c.send(&text("c1", "still here?")).await;
     c.until("result", is_result).await;
@@ -213,7 +213,7 @@ async fn session_grants_survive_a_runner_restart() {
     let cmd = "[[tool:bash cmd=\"echo granted >> g.txt\"]]";
     c.send(&text("c1", cmd)).await;
     let id = tool_request_id(&c.until("request", |e| tool_request_id(e).is_some()).await).unwrap();
-    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Session, by: Some("ada".into()) }).await;
+    c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Session, grant: None, by: Some("ada".into()) }).await;
     c.until("result", is_result).await;
     runner.kill().unwrap();
     runner.wait().unwrap();

@@ -79,11 +79,11 @@ async fn a_turn_streams_is_approved_and_every_device_agrees() {
     assert_eq!(b.sync.status(), Some(SessionStatus::AwaitingApproval));
     let call = pending(&a).expect("a pending call");
 
-    a.command(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once }).await;
+    a.command(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once, grant: None }).await;
     let resolved = |b: &Browser| b.events.iter().any(|e| matches!(&e.event, GatewayEvent::ToolResolved { tool_call_id, .. } if *tool_call_id == call));
     a.until("the approval resolved", resolved).await;
     b.until("the approval resolved on the second device", resolved).await;
-    let late = ClientFrame::with_request_id(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once }, "late");
+    let late = ClientFrame::with_request_id(ClientCommand::ToolApprove { tool_call_id: call.clone(), scope: Scope::Once, grant: None }, "late");
     b.send_raw(&codec::encode(&late)).await;
     let (code, message, request_id) = b.next_error().await;
     assert_eq!((code, request_id.as_deref()), (ErrorCode::UnknownToolCall, Some("late")), "the second answer loses: {message}");
@@ -156,7 +156,7 @@ async fn a_3_mb_tool_call_reaches_the_browser_whole() {
     };
     assert_eq!(request(&a), Some(big.len()), "the tool call arrived whole");
     let call = pending(&a).expect("pending");
-    a.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once }).await;
+    a.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once, grant: None }).await;
     a.until("the second turn's result", |b| b.sync.transcript().items.iter().filter(|i| matches!(i, Item::Result { .. })).count() == 2).await;
     assert_eq!(std::fs::read_to_string(stack.repo().join("big.txt")).expect("the file was written").len(), big.len());
     // A late client gets the same from the DO's log.
@@ -323,7 +323,7 @@ async fn a_do_written_at_schema_1_wakes_under_schema_2_with_its_history() {
     let mut b = Browser::open(stack.worker_port, &id, &cookie).await;
     b.until("the pending approval, rebuilt from the v1 log", |b| pending(b).as_deref() == Some(call.as_str())).await;
     assert_eq!(b.sync.status(), Some(SessionStatus::AwaitingApproval));
-    b.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once }).await;
+    b.command(ClientCommand::ToolApprove { tool_call_id: call, scope: Scope::Once, grant: None }).await;
     b.until("the turn's result after the upgrade", has_result).await;
     assert_exactly_once(&b.events);
     assert_eq!(std::fs::read_to_string(stack.repo().join("v2.txt")).expect("the approved command ran").trim(), "after-upgrade");

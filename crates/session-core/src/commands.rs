@@ -65,8 +65,13 @@ pub fn accept(
         ClientCommand::Sync { after_seq } => Ok(Accepted::Sync { after_seq: *after_seq }),
         ClientCommand::Ping => Ok(Accepted::Pong),
         ClientCommand::Message { client_id, content } => message(client_id, content),
-        ClientCommand::ToolApprove { tool_call_id, scope } => {
-            let command = GatewayCommand::ToolApprove { tool_call_id: tool_call_id.clone(), scope: *scope, by: Some(user.to_string()) };
+        ClientCommand::ToolApprove { tool_call_id, scope, grant } => {
+            let command = GatewayCommand::ToolApprove {
+                tool_call_id: tool_call_id.clone(),
+                scope: *scope,
+                grant: *grant,
+                by: Some(user.to_string()),
+            };
             claim(db, tool_call_id, &[PendingKind::Tool], user, command)?
         }
         ClientCommand::ToolDeny { tool_call_id, reason } => deny(db, tool_call_id, reason, user)?,

@@ -123,7 +123,7 @@ fn the_first_answer_wins() {
     let first = h.client_as("ada", json!({"type": "tool.approve", "tool_call_id": "toolu_1", "scope": "session", "request_id": "tool:toolu_1"}));
     assert_eq!(
         first.to_gateway,
-        vec![GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Session, by: Some("ada".into()) }]
+        vec![GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Session, grant: None, by: Some("ada".into()) }]
     );
     let second = h.client_as("bob", json!({"type": "tool.deny", "tool_call_id": "toolu_1", "reason": "no", "request_id": "tool:toolu_1"}));
     assert!(second.to_gateway.is_empty());
@@ -264,7 +264,7 @@ fn status_and_pending_survive_hibernation() {
     assert_eq!(error_code(&again), Some(ErrorCode::UnknownToolCall), "the first answer is remembered");
     let out = h.up();
     assert_eq!(out.status, SessionStatus::AwaitingApproval);
-    assert!(out.to_gateway.contains(&GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Once, by: Some("ada".into()) }));
+    assert!(out.to_gateway.contains(&GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Once, grant: None, by: Some("ada".into()) }));
     assert_eq!(h.event(env(5, resolved("toolu_1", "ada"))).status, SessionStatus::AwaitingAnswer);
 }
 

@@ -43,7 +43,14 @@ pub enum ClientCommand {
     #[serde(rename = "message")]
     Message { client_id: String, content: Vec<ContentBlock> },
     #[serde(rename = "tool.approve")]
-    ToolApprove { tool_call_id: String, scope: Scope },
+    ToolApprove {
+        tool_call_id: String,
+        scope: Scope,
+        /// With scope `session`: which of the request's `session_grants` to remember (the first
+        /// when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grant: Option<u32>,
+    },
     #[serde(rename = "tool.deny")]
     ToolDeny { tool_call_id: String, reason: String },
     #[serde(rename = "question.answer")]

@@ -1,11 +1,14 @@
 //! What a session is started with: model, permission mode, and the tool policy that gates every
-//! tool call (DESIGN.md: deny beats allow; everything else asks).
+//! tool call (DESIGN.md: deny beats allow; everything else asks), with the rule syntax and the
+//! pure matching the gate decides with (`cc-gateway/src/gate.rs` applies them).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+
+use crate::shell::SimpleCommand;
 
 /// The configuration a session is created with (`session.create{config}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,35 +63,21 @@ pub struct ToolPolicy {
     pub deny: Vec<PermissionRule>,
 }
 
-/// What the policy says about one tool call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyDecision {
-    Allow,
-    Deny,
-    /// Nobody decided: a human must.
-    Ask,
-}
-
-impl ToolPolicy {
-    /// Decides a tool call: a matching deny rule wins, then a matching allow rule; otherwise ask.
-    /// `cwd` is the worktree, so that path rules like `Edit(src/**)` match absolute file paths.
-    pub fn decide(&self, tool: &str, input: &Value, cwd: &str) -> PolicyDecision {
-        if self.deny.iter().any(|r| r.matches(tool, input, cwd)) {
-            PolicyDecision::Deny
-        } else if self.allow.iter().any(|r| r.matches(tool, input, cwd)) {
-            PolicyDecision::Allow
-        } else {
-            PolicyDecision::Ask
-        }
-    }
-}
-
 /// A rule in Claude Code's permission-rule syntax: `Tool` or `Tool(pattern)`.
 ///
-/// The pattern is matched against the tool's main argument: the command for `Bash`, the path
-/// (relative to the worktree) for file tools, the URL's host as `domain:HOST` for `WebFetch`.
-/// `*` matches any run of characters (not `/` in paths), `**` any run at all, and a trailing
-/// `:*` is Claude Code's prefix form (`Bash(npm run test:*)`).
+/// What the pattern is matched against, per tool (the gate in cc-gateway decides with these):
+/// - `Bash`: each simple command of the command line (see [`crate::shell`]). `Bash(npm run test:*)`
+///   is a word prefix (`npm run test`, `npm run test -- --watch`, not `npm run testx`);
+///   `Bash(git status*)` is a glob over one simple command's text, `*` any run of characters.
+/// - File tools (`Read`, `Write`, `Edit`, `MultiEdit`, `NotebookEdit`, `Glob`, `Grep`): the path,
+///   normalised and resolved by the gate. A relative pattern (`Edit(src/**)`, or `/src/**`,
+///   relative to the worktree's root) only ever matches inside the worktree; `//abs/**` matches
+///   an absolute path and is meant for deny rules. `*` is any run without `/`, `**` any run,
+///   `**/` zero or more directories, `?` one character other than `/`.
+/// - `WebFetch(domain:HOST)`: the URL's host (`*` any run).
+///
+/// An allow rule never matches a path outside the worktree; a pattern on any other tool matches
+/// nothing (only the bare tool name covers it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermissionRule {
     pub tool: String,
@@ -107,11 +96,20 @@ impl fmt::Display for RuleParseError {
 
 impl std::error::Error for RuleParseError {}
 
+/// The tools whose rules are about a path.
+pub const PATH_TOOLS: &[&str] = &["Read", "Write", "Edit", "MultiEdit", "NotebookEdit", "Glob", "Grep"];
+
+/// The longest rule accepted.
+const MAX_RULE_BYTES: usize = 1024;
+
 impl FromStr for PermissionRule {
     type Err = RuleParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
+        if s.len() > MAX_RULE_BYTES {
+            return Err(RuleParseError(format!("a rule is at most {MAX_RULE_BYTES} bytes")));
+        }
         let (tool, pattern) = match s.find('(') {
             None => (s, None),
             Some(open) => {
@@ -127,6 +125,23 @@ impl FromStr for PermissionRule {
             return Err(RuleParseError(format!(
                 "`{s}`: expected `Tool` or `Tool(pattern)`, e.g. `Bash(git status*)`"
             )));
+        }
+        if let Some(p) = &pattern {
+            if p.is_empty() || p.chars().any(crate::shell::is_deceptive_char) {
+                return Err(RuleParseError(format!("`{s}`: the pattern is empty or holds invisible characters")));
+            }
+            if tool == "Bash" {
+                if let Some(prefix) = p.strip_suffix(":*") {
+                    prefix_words(prefix).ok_or_else(|| {
+                        RuleParseError(format!(
+                            "`{s}`: the prefix before `:*` must be one plain command, e.g. `npm run test:*`"
+                        ))
+                    })?;
+                }
+            }
+            if PATH_TOOLS.contains(&tool) && p.starts_with('~') {
+                return Err(RuleParseError(format!("`{s}`: write a path outside the worktree as `//absolute/path`")));
+            }
         }
         Ok(PermissionRule { tool: tool.to_string(), pattern })
     }
@@ -154,134 +169,351 @@ impl<'de> Deserialize<'de> for PermissionRule {
     }
 }
 
+/// Where a file tool's path leads, once the gate has normalised it (`.`, `..`, `//`) and
+/// followed the symlinks that exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileTarget {
+    /// Inside the worktree: the path relative to its root (`""` for the root) and absolute.
+    Inside { rel: String, abs: String },
+    /// Outside the worktree (absolute), or not resolvable with certainty (`None`).
+    Outside { abs: Option<String> },
+}
+
+/// Whether a rule is used to allow or to deny: an allow rule never reaches outside the
+/// worktree; a deny rule also matches `/usr/bin/rm` for `rm`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
 impl PermissionRule {
-    /// Whether this rule covers a call of `tool` with `input` in the worktree `cwd`.
-    pub fn matches(&self, tool: &str, input: &Value, cwd: &str) -> bool {
-        if self.tool != tool {
+    /// Whether this rule covers one simple command of a `Bash` call.
+    pub fn matches_command(&self, command: &SimpleCommand, effect: Effect) -> bool {
+        if self.tool != "Bash" {
             return false;
         }
         let Some(pattern) = &self.pattern else { return true };
-        let pattern = match pattern.strip_suffix(":*") {
-            Some(prefix) => format!("{prefix}*"),
-            None => pattern.clone(),
+        let check = |words: &[String], text: &str| match pattern.strip_suffix(":*") {
+            Some(prefix) => prefix_words(prefix).is_some_and(|p| words.starts_with(&p)),
+            None => glob(pattern, text, false),
         };
-        match subject_of(tool, input, cwd) {
-            Some(Subject::Command(cmd)) => glob(pattern.as_bytes(), cmd.as_bytes(), false),
-            Some(Subject::Path(path)) => glob(pattern.as_bytes(), path.as_bytes(), true),
-            None => false,
+        if check(&command.words, &command.text) {
+            return true;
         }
+        let name = &command.words[0];
+        match (effect, name.rsplit_once('/')) {
+            (Effect::Deny, Some((_, base))) if !base.is_empty() => {
+                let mut words = command.words.clone();
+                words[0] = base.to_string();
+                check(&words, &words.join(" "))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this rule covers a file tool's call on `target`.
+    pub fn matches_path(&self, tool: &str, target: &FileTarget, effect: Effect) -> bool {
+        if self.tool != tool {
+            return false;
+        }
+        match (target, effect, &self.pattern) {
+            (FileTarget::Outside { .. }, Effect::Allow, _) => false,
+            (_, _, None) => true,
+            (FileTarget::Inside { rel, abs }, _, Some(p)) => match p.strip_prefix("//") {
+                Some(absolute) => glob(absolute, abs.trim_start_matches('/'), true),
+                None => glob(p.strip_prefix('/').unwrap_or(p), rel, true),
+            },
+            (FileTarget::Outside { abs: Some(abs) }, Effect::Deny, Some(p)) => {
+                p.strip_prefix("//").is_some_and(|absolute| glob(absolute, abs.trim_start_matches('/'), true))
+            }
+            (FileTarget::Outside { abs: None }, Effect::Deny, Some(_)) => false,
+        }
+    }
+
+    /// Whether this rule covers a `WebFetch` of a URL whose host is `host` (`None`: unreadable).
+    pub fn matches_host(&self, host: Option<&str>) -> bool {
+        if self.tool != "WebFetch" {
+            return false;
+        }
+        match (&self.pattern, host) {
+            (None, _) => true,
+            (Some(p), Some(host)) => p.strip_prefix("domain:").is_some_and(|d| glob(&d.to_ascii_lowercase(), host, false)),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Whether this is the bare tool name (covering every call of the tool).
+    pub fn is_whole_tool(&self, tool: &str) -> bool {
+        self.tool == tool && self.pattern.is_none()
     }
 }
 
-enum Subject {
-    Command(String),
-    Path(String),
-}
-
-/// The argument a rule's pattern is matched against, per tool.
-fn subject_of(tool: &str, input: &Value, cwd: &str) -> Option<Subject> {
-    let field = |k: &str| input.get(k).and_then(Value::as_str).map(str::to_string);
-    match tool {
-        "Bash" => field("command").map(Subject::Command),
-        "Read" | "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => field("file_path")
-            .or_else(|| field("notebook_path"))
-            .map(|p| Subject::Path(relative_to(&p, cwd))),
-        "Glob" | "Grep" => field("path").map(|p| Subject::Path(relative_to(&p, cwd))),
-        "WebFetch" => field("url").map(|u| Subject::Command(format!("domain:{}", host_of(&u)))),
+/// The words of a `Bash(prefix:*)` rule's prefix: one plain simple command.
+fn prefix_words(prefix: &str) -> Option<Vec<String>> {
+    match crate::shell::analyse(prefix).ok()?.as_slice() {
+        [one] if one.redirects.is_empty() => Some(one.words.clone()),
         _ => None,
     }
 }
 
-fn relative_to(path: &str, cwd: &str) -> String {
-    let cwd = cwd.trim_end_matches('/');
-    match path.strip_prefix(cwd).and_then(|rest| rest.strip_prefix('/')) {
-        Some(rest) if !cwd.is_empty() => rest.to_string(),
-        _ => path.to_string(),
+/// The host of an http(s) URL, lower-cased, without user info or port; `None` when it is not a
+/// plain host name (so no domain rule can match a URL the gate cannot read).
+pub fn host_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return None;
     }
+    let authority = rest.split(['/', '?', '#', '\\']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = host_port.split(':').next()?.to_ascii_lowercase();
+    let plain = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then_some(host)
 }
 
-fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', ':', '?', '#']).next().unwrap_or(rest)
-}
-
-/// Glob match: `**` any run; `*` any run (not `/` when `path` is set); other bytes literally.
-fn glob(pattern: &[u8], text: &[u8], path: bool) -> bool {
-    match pattern {
-        [] => text.is_empty(),
-        [b'*', b'*', rest @ ..] => {
-            let rest = rest.strip_prefix(b"/").filter(|_| path).unwrap_or(rest);
-            (0..=text.len()).any(|i| glob(rest, &text[i..], path))
-        }
-        [b'*', rest @ ..] => {
-            for i in 0..=text.len() {
-                if glob(rest, &text[i..], path) {
-                    return true;
-                }
-                if path && text.get(i) == Some(&b'/') {
-                    return false;
+/// Glob match in one pass over `text`: an NFA over the pattern's positions, so time is
+/// `O(text × pattern)` and never exponential. `*` is any run (without `/` when `path`), `**` any
+/// run, `**/` zero or more directories, `?` one character other than `/`; the rest is literal.
+/// Without `path` (command rules, as in Claude Code) only `*` is special.
+pub fn glob(pattern: &str, text: &str, path: bool) -> bool {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Tok {
+        Lit(char),
+        One,
+        Star,
+        Globstar,
+        GlobstarSlash,
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut toks = Vec::with_capacity(chars.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let tok = match chars[i] {
+            '*' if path && chars.get(i + 1) == Some(&'*') => {
+                i += 1;
+                if chars.get(i + 1) == Some(&'/') {
+                    i += 1;
+                    Tok::GlobstarSlash
+                } else {
+                    Tok::Globstar
                 }
             }
-            false
+            '*' => Tok::Star,
+            '?' if path => Tok::One,
+            c => Tok::Lit(c),
+        };
+        if !(tok == Tok::Star && toks.last() == Some(&Tok::Star)) {
+            toks.push(tok);
         }
-        [c, rest @ ..] => text.first() == Some(c) && glob(rest, &text[1..], path),
+        i += 1;
     }
+    let n = toks.len();
+    let close = |states: &mut [bool]| {
+        for i in 0..n {
+            if states[i] && matches!(toks[i], Tok::Star | Tok::Globstar | Tok::GlobstarSlash) {
+                states[i + 1] = true;
+            }
+        }
+    };
+    let mut states = vec![false; n + 1];
+    states[0] = true;
+    close(&mut states);
+    let mut next = vec![false; n + 1];
+    for c in text.chars() {
+        next.iter_mut().for_each(|s| *s = false);
+        let plain = !path || c != '/';
+        for i in (0..n).filter(|&i| states[i]) {
+            match toks[i] {
+                Tok::Lit(l) if l == c => next[i + 1] = true,
+                Tok::One if plain => next[i + 1] = true,
+                Tok::Star if plain => next[i] = true,
+                Tok::Globstar => next[i] = true,
+                Tok::GlobstarSlash => {
+                    next[i] = true;
+                    next[i + 1] |= c == '/';
+                }
+                _ => {}
+            }
+        }
+        close(&mut next);
+        if !next.contains(&true) {
+            return false;
+        }
+        std::mem::swap(&mut states, &mut next);
+    }
+    states[n]
+}
+
+/// What "approve for this session" remembers: exactly what the person was shown, never more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Grant {
+    /// `Bash`: a simple command whose words begin with these (shown as `npm run test …`).
+    CommandPrefix { words: Vec<String> },
+    /// `Bash`: a simple command with exactly these words.
+    Command { words: Vec<String> },
+    /// A file tool on this one file (relative to the worktree).
+    File { tool: String, path: String },
+    /// A file tool on anything under this directory of the worktree (`""` is all of it).
+    Directory { tool: String, path: String },
+    /// Any other tool, called with exactly this input.
+    Input { tool: String, input: Value },
+}
+
+impl Grant {
+    /// Whether the grant covers one simple command of a `Bash` call.
+    pub fn covers_command(&self, command: &SimpleCommand) -> bool {
+        match self {
+            Grant::CommandPrefix { words } => command.words.starts_with(words),
+            Grant::Command { words } => &command.words == words,
+            _ => false,
+        }
+    }
+
+    /// Whether the grant covers a file tool's call on `target` (only ever inside the worktree).
+    pub fn covers_path(&self, tool: &str, target: &FileTarget) -> bool {
+        let FileTarget::Inside { rel, .. } = target else { return false };
+        match self {
+            Grant::File { tool: t, path } => t == tool && rel == path,
+            Grant::Directory { tool: t, path } => {
+                t == tool && (path.is_empty() || rel.strip_prefix(path.as_str()).is_some_and(|r| r.starts_with('/')))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the grant covers a call of another tool with exactly `input`.
+    pub fn covers_input(&self, tool: &str, input: &Value) -> bool {
+        matches!(self, Grant::Input { tool: t, input: i } if t == tool && i == input)
+    }
+
+    /// How the grant reads on an approval card: "npm run test …", "Edit src/a.rs".
+    pub fn describe(&self) -> String {
+        match self {
+            Grant::CommandPrefix { words } => format!("{} …", words.join(" ")),
+            Grant::Command { words } => format!("exactly `{}`", words.join(" ")),
+            Grant::File { tool, path } => format!("{tool} {path}"),
+            Grant::Directory { tool, path } if path.is_empty() => format!("{tool} anywhere in the worktree"),
+            Grant::Directory { tool, path } => format!("{tool} anything under {path}/"),
+            Grant::Input { tool, .. } => format!("{tool} with this exact input"),
+        }
+    }
+}
+
+/// One choice for "approve for this session": the grants it adds and how the card shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionGrant {
+    /// What will be allowed from then on, in words ("Bash: npm run test …").
+    pub summary: String,
+    pub grants: Vec<Grant>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::shell::analyse;
 
-    fn policy(allow: &[&str], deny: &[&str]) -> ToolPolicy {
-        let parse = |v: &[&str]| v.iter().map(|r| r.parse().unwrap()).collect();
-        ToolPolicy { allow: parse(allow), deny: parse(deny) }
+    fn rule(r: &str) -> PermissionRule {
+        r.parse().unwrap()
+    }
+
+    fn inside(rel: &str) -> FileTarget {
+        FileTarget::Inside { rel: rel.into(), abs: format!("/w/proj/{rel}") }
     }
 
     #[test]
-    fn deny_beats_allow_and_the_rest_asks() {
-        let p = policy(&["Bash"], &["Bash(rm *)"]);
-        let bash = |c: &str| json!({ "command": c });
-        assert_eq!(p.decide("Bash", &bash("rm -rf /"), "/w"), PolicyDecision::Deny);
-        assert_eq!(p.decide("Bash", &bash("ls"), "/w"), PolicyDecision::Allow);
-        assert_eq!(p.decide("Write", &json!({"file_path": "/w/a"}), "/w"), PolicyDecision::Ask);
+    fn globs_over_paths_and_commands() {
+        let cases = [
+            ("src/**", "src/a/b.rs", true, true),
+            ("src/**", "srcx/a.rs", true, false),
+            ("**/*.rs", "a.rs", true, true),
+            ("**/*.rs", "a/b/c.rs", true, true),
+            ("*.md", "README.md", true, true),
+            ("*.md", "docs/README.md", true, false),
+            ("a?c", "abc", true, true),
+            ("a?c", "a/c", true, false),
+            ("git status*", "git status --short", false, true),
+            ("git status*", "git statu", false, false),
+            ("a?c", "a?c", false, true),
+            ("a?c", "abc", false, false),
+        ];
+        for (pattern, text, path, expected) in cases {
+            assert_eq!(glob(pattern, text, path), expected, "{pattern} vs {text}");
+        }
     }
 
     #[test]
-    fn bash_prefix_patterns() {
-        let p = policy(&["Bash(git status*)", "Bash(npm run test:*)"], &[]);
-        let d = |c: &str| p.decide("Bash", &json!({ "command": c }), "/w");
-        assert_eq!(d("git status --short"), PolicyDecision::Allow);
-        assert_eq!(d("git status"), PolicyDecision::Allow);
-        assert_eq!(d("npm run test -- --watch"), PolicyDecision::Allow);
-        assert_eq!(d("git push"), PolicyDecision::Ask);
+    fn a_backtracking_pattern_is_linear() {
+        // `*a*a*a*a*a*a*b` against 100,000 `a`s: exponential for a backtracking matcher.
+        let text = "a".repeat(100_000);
+        assert!(!glob("*a*a*a*a*a*a*a*a*b", &text, false));
+        assert!(!glob("**a**a**a**a**b", &text, true));
     }
 
     #[test]
-    fn path_patterns_are_relative_to_the_worktree() {
-        let p = policy(&["Edit(src/**)", "Write(*.md)"], &[]);
-        let d = |t: &str, f: &str| p.decide(t, &json!({ "file_path": f }), "/w/proj");
-        assert_eq!(d("Edit", "/w/proj/src/a/b.rs"), PolicyDecision::Allow);
-        assert_eq!(d("Edit", "/w/proj/tests/a.rs"), PolicyDecision::Ask);
-        assert_eq!(d("Write", "/w/proj/README.md"), PolicyDecision::Allow);
-        assert_eq!(d("Write", "/w/proj/docs/README.md"), PolicyDecision::Ask);
+    fn word_prefix_rules_match_whole_words() {
+        let r = rule("Bash(npm run test:*)");
+        let one = |c: &str| analyse(c).unwrap().remove(0);
+        assert!(r.matches_command(&one("npm run test"), Effect::Allow));
+        assert!(r.matches_command(&one("npm run test -- --watch"), Effect::Allow));
+        assert!(r.matches_command(&one("npm 'run' test"), Effect::Allow), "quotes are removed first");
+        assert!(!r.matches_command(&one("npm run testx"), Effect::Allow));
+        assert!(!r.matches_command(&one("npm run"), Effect::Allow));
+        let deny = rule("Bash(rm:*)");
+        assert!(deny.matches_command(&one("/bin/rm -rf x"), Effect::Deny), "a path to rm is rm to a deny rule");
+        assert!(!deny.matches_command(&one("/bin/rm -rf x"), Effect::Allow));
     }
 
     #[test]
-    fn webfetch_domains() {
-        let p = policy(&["WebFetch(domain:docs.rs)"], &[]);
-        let d = |u: &str| p.decide("WebFetch", &json!({ "url": u }), "/w");
-        assert_eq!(d("https://docs.rs/worker"), PolicyDecision::Allow);
-        assert_eq!(d("https://evil.example/docs.rs"), PolicyDecision::Ask);
+    fn path_rules_never_allow_outside_the_worktree() {
+        let outside = FileTarget::Outside { abs: Some("/etc/passwd".into()) };
+        assert!(!rule("Read").matches_path("Read", &outside, Effect::Allow));
+        assert!(rule("Read").matches_path("Read", &outside, Effect::Deny));
+        assert!(!rule("Read(//etc/**)").matches_path("Read", &outside, Effect::Allow));
+        assert!(rule("Read(//etc/**)").matches_path("Read", &outside, Effect::Deny));
+        assert!(rule("Edit(src/**)").matches_path("Edit", &inside("src/a.rs"), Effect::Allow));
+        assert!(rule("Edit(/src/**)").matches_path("Edit", &inside("src/a.rs"), Effect::Allow));
+        assert!(!rule("Edit(src/**)").matches_path("Write", &inside("src/a.rs"), Effect::Allow));
+        assert!(!rule("Edit(src/**)").matches_path("Edit", &FileTarget::Outside { abs: None }, Effect::Deny));
+    }
+
+    #[test]
+    fn hosts_are_read_strictly() {
+        assert_eq!(host_of("https://Docs.rs/worker").as_deref(), Some("docs.rs"));
+        assert_eq!(host_of("https://docs.rs@evil.example/").as_deref(), Some("evil.example"));
+        assert_eq!(host_of("https://evil.example\\@docs.rs/").as_deref(), Some("evil.example"));
+        assert_eq!(host_of("https://docs.rs:8443/x").as_deref(), Some("docs.rs"));
+        assert_eq!(host_of("file:///etc/passwd"), None);
+        assert_eq!(host_of("https://dоcs.rs/"), None, "a Cyrillic о is not a plain host");
+        let r = rule("WebFetch(domain:docs.rs)");
+        assert!(r.matches_host(Some("docs.rs")));
+        assert!(!r.matches_host(Some("evil.example")));
+        assert!(!r.matches_host(None));
+    }
+
+    #[test]
+    fn grants_cover_exactly_what_they_say() {
+        let one = |c: &str| analyse(c).unwrap().remove(0);
+        let prefix = Grant::CommandPrefix { words: vec!["npm".into(), "run".into(), "test".into()] };
+        assert!(prefix.covers_command(&one("npm run test -- --watch")));
+        assert!(!prefix.covers_command(&one("npm run testx")));
+        let file = Grant::File { tool: "Edit".into(), path: "src/a.rs".into() };
+        assert!(file.covers_path("Edit", &inside("src/a.rs")));
+        assert!(!file.covers_path("Write", &inside("src/a.rs")));
+        assert!(!file.covers_path("Edit", &inside("src/a.rs.bak")));
+        let dir = Grant::Directory { tool: "Edit".into(), path: "src".into() };
+        assert!(dir.covers_path("Edit", &inside("src/x/y.rs")));
+        assert!(!dir.covers_path("Edit", &inside("srcx/y.rs")));
+        assert!(!dir.covers_path("Edit", &FileTarget::Outside { abs: Some("/w/proj/src/a".into()) }));
+        assert_eq!(prefix.describe(), "npm run test …");
     }
 
     #[test]
     fn rules_round_trip_and_bad_rules_are_refused() {
-        for r in ["Bash", "Bash(git status*)", "Edit(src/**)"] {
-            let rule: PermissionRule = r.parse().unwrap();
-            assert_eq!(rule.to_string(), r);
+        for r in ["Bash", "Bash(git status*)", "Edit(src/**)", "Bash(npm run test:*)", "Read(//etc/**)"] {
+            assert_eq!(rule(r).to_string(), r);
         }
-        for bad in ["", "Bash(unclosed", "(x)", "Ba sh"] {
+        for bad in ["", "Bash(unclosed", "(x)", "Ba sh", "Bash()", "Bash(a; b:*)", "Bash($X:*)", "Read(~/x)", "Bash(a\u{202e}b)"] {
             assert!(bad.parse::<PermissionRule>().is_err(), "{bad:?} should be refused");
         }
         let err = serde_json::from_str::<ToolPolicy>(r#"{"allow":["Bash(x"]}"#).unwrap_err();

@@ -32,6 +32,10 @@ pub enum GatewayCommand {
     ToolApprove {
         tool_call_id: String,
         scope: Scope,
+        /// With scope `session`: which of the request's `session_grants` to remember (the first
+        /// when absent).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grant: Option<u32>,
         /// Who answered (a user name), for `session.tool.resolved`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<String>,
@@ -264,6 +268,10 @@ pub struct ToolCall {
     /// Why it needs a human (the policy's or the CLI's reason), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What "approve for this session" may remember, each choice exactly as the card shows it
+    /// (set by the gateway's gate on a request; empty when the call can only be allowed once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub session_grants: Vec<crate::config::SessionGrant>,
 }
 
 /// One question of an `AskUserQuestion` call.

@@ -14,6 +14,7 @@
 //! - [`sync`]: [`SessionSync`], the sans-IO client core (cursor, gaps, resends, backoff).
 //! - [`codec`]: decoding with typed errors ([`FrameError`]) and the frame size limit.
 //! - [`kata`]: the kata state schema the gateway reads and the dashboard shows.
+//! - [`shell`]: reading a Bash command into simple commands for the tool gate, or refusing to.
 //!
 //! This crate does no I/O and builds for the host and for wasm32.
 
@@ -25,12 +26,13 @@ pub mod error;
 pub mod fold;
 pub mod gateway;
 pub mod kata;
+pub mod shell;
 pub mod status;
 pub mod sync;
 
 pub use browser::{ClientCommand, ClientFrame, PendingRequest, ServerFrame, SessionMeta};
 pub use codec::FrameError;
-pub use config::{PermissionMode, PermissionRule, SessionConfig, ToolPolicy};
+pub use config::{FileTarget, Grant, PermissionMode, PermissionRule, SessionConfig, SessionGrant, ToolPolicy};
 pub use content::{AssistantBlock, AssistantMessage, ContentBlock, Delta, ImageSource, Usage};
 pub use error::{ErrorBody, ErrorCode};
 pub use fold::{fold, Transcript};

@@ -173,7 +173,7 @@ fn sync_reconnects_and_ends_equal_to_an_unbroken_client() {
     }
     let delay = sync.on_close(0.5);
     assert!(delay > 0);
-    let approve = sync.command(ClientCommand::ToolApprove { tool_call_id: "toolu_01".into(), scope: Scope::Once });
+    let approve = sync.command(ClientCommand::ToolApprove { tool_call_id: "toolu_01".into(), scope: Scope::Once, grant: None });
     assert!(approve.is_none());
     let frames = sync.on_open();
     assert_eq!(frames[0].command, ClientCommand::Sync { after_seq: 4 });

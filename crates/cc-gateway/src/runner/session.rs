@@ -174,9 +174,9 @@ impl Session {
             GatewayCommand::Attach { after_seq } => self.attach(conn, after_seq)?,
             GatewayCommand::Create { config } => self.create(conn, config)?,
             GatewayCommand::Message { client_id, content } => self.message(conn, client_id, content)?,
-            GatewayCommand::ToolApprove { tool_call_id, scope, by } => {
+            GatewayCommand::ToolApprove { tool_call_id, scope, grant, by } => {
                 let by = by.unwrap_or_else(|| "someone".into());
-                let answer = self.gate_mut(conn).map(|g| g.approve(&tool_call_id, scope, &by));
+                let answer = self.gate_mut(conn).map(|g| g.approve(&tool_call_id, scope, grant, &by));
                 self.answered(conn, answer)?;
             }
             GatewayCommand::ToolDeny { tool_call_id, reason, by } => {
@@ -475,8 +475,8 @@ impl Session {
         if let Some(cli) = &self.cli {
             cli.respond(&answer.request_id, answer.response);
         }
-        if let Some(rule) = &answer.grant {
-            self.outbox.add_grant(rule)?;
+        for grant in &answer.grants {
+            self.outbox.add_grant(grant)?;
         }
         for event in answer.events {
             self.emit(event)?;
@@ -509,7 +509,7 @@ fn gate_for(record: &SessionRecord, outbox: &Outbox) -> Result<Gate, SessionErro
     Ok(Gate::new(
         record.config.policy.clone(),
         record.config.permission_mode,
-        record.cwd.to_string_lossy().into_owned(),
+        &record.cwd,
         outbox.grants()?,
     ))
 }

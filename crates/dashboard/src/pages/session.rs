@@ -277,7 +277,26 @@ fn ApprovalCard(s: SessionHandle, call: ToolCall) -> impl IntoView {
     let denying = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let id = StoredValue::new(call.id.clone());
-    let approve = move |scope: Scope| s.send(ClientCommand::ToolApprove { tool_call_id: id.get_value(), scope });
+    let approve = move |scope: Scope, grant: Option<u32>| {
+        s.send(ClientCommand::ToolApprove { tool_call_id: id.get_value(), scope, grant })
+    };
+    // "Approve for this session" says exactly what it will allow from then on; a call the gate
+    // cannot turn into a narrow grant (a command it cannot read) can only be approved once.
+    let grants = call.session_grants.clone();
+    let session_buttons = grants
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            let label = format!("Allow for this session: {}", g.summary);
+            view! {
+                <button class="btn" data-testid="approve-session" data-grant=i.to_string() title=label.clone()
+                    disabled=move || sending.get() on:click=move |_| approve(Scope::Session, Some(i as u32))>{label.clone()}</button>
+            }
+        })
+        .collect_view();
+    let once_only = call.session_grants.is_empty().then(|| {
+        view! { <p class="muted small" data-testid="once-only">"This call can only be approved once: the gate cannot tell what a session-wide approval would cover."</p> }
+    });
     let deny = move |_| {
         let r = reason.get_untracked().trim().to_string();
         let reason = if r.is_empty() { "Denied from the dashboard.".to_string() } else { r };
@@ -289,9 +308,10 @@ fn ApprovalCard(s: SessionHandle, call: ToolCall) -> impl IntoView {
             <div class="tool-sum">{render::tool_summary(&call.name, &call.input)}</div>
             {call.reason.clone().map(|r| view! { <p class="muted small">{r}</p> })}
             <div inner_html=render::tool_input(&call.name, &call.input)></div>
+            {once_only}
             <div class="actions">
-                <button class="btn primary" data-testid="approve-once" disabled=move || sending.get() on:click=move |_| approve(Scope::Once)>"Approve once"</button>
-                <button class="btn" data-testid="approve-session" disabled=move || sending.get() on:click=move |_| approve(Scope::Session)>"Approve for this session"</button>
+                <button class="btn primary" data-testid="approve-once" disabled=move || sending.get() on:click=move |_| approve(Scope::Once, None)>"Approve once"</button>
+                {session_buttons}
                 <button class="btn danger" data-testid="deny" disabled=move || sending.get() on:click=move |_| denying.update(|d| *d = !*d)>"Deny…"</button>
             </div>
             <Show when=move || denying.get() && !sending.get()>

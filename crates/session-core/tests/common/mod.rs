@@ -61,7 +61,7 @@ pub fn assistant(id: &str, text: &str) -> GatewayEvent {
 }
 
 pub fn tool_call(id: &str) -> ToolCall {
-    ToolCall { id: id.into(), name: "Bash".into(), input: json!({"command": "echo hi"}), reason: None }
+    ToolCall { id: id.into(), name: "Bash".into(), input: json!({"command": "echo hi"}), reason: None, session_grants: vec![] }
 }
 
 pub fn request(id: &str) -> GatewayEvent {

@@ -11,7 +11,7 @@ use shared_types::gateway::{
     Scope, ToolCall,
 };
 use shared_types::kata::KataState;
-use shared_types::{ErrorCode, PermissionMode, SessionConfig, SessionStatus, ToolPolicy, Transcript};
+use shared_types::{ErrorCode, Grant, PermissionMode, SessionGrant, SessionConfig, SessionStatus, ToolPolicy, Transcript};
 
 pub fn config() -> SessionConfig {
     SessionConfig {
@@ -33,6 +33,10 @@ pub fn tool_call() -> ToolCall {
         name: "Bash".into(),
         input: json!({"command": "echo hi > out.txt", "description": "Write a file"}),
         reason: Some("no rule allows Bash(echo hi > out.txt)".into()),
+        session_grants: vec![SessionGrant {
+            summary: "Bash: echo hi".into(),
+            grants: vec![Grant::Command { words: vec!["echo".into(), "hi".into()] }],
+        }],
     }
 }
 
@@ -83,6 +87,7 @@ pub fn sample_command(kind: &str) -> GatewayCommand {
         "session.tool.approve" => GatewayCommand::ToolApprove {
             tool_call_id: "toolu_01".into(),
             scope: Scope::Session,
+            grant: Some(0),
             by: Some("ada".into()),
         },
         "session.tool.deny" => GatewayCommand::ToolDeny {
@@ -194,7 +199,7 @@ pub fn sample_client(kind: &str) -> ClientCommand {
             client_id: "c-7f3a".into(),
             content: vec![ContentBlock::text("and then lint")],
         },
-        "tool.approve" => ClientCommand::ToolApprove { tool_call_id: "toolu_01".into(), scope: Scope::Once },
+        "tool.approve" => ClientCommand::ToolApprove { tool_call_id: "toolu_01".into(), scope: Scope::Once, grant: None },
         "tool.deny" => ClientCommand::ToolDeny {
             tool_call_id: "toolu_01".into(),
             reason: "use the Makefile".into(),
