@@ -2,7 +2,9 @@
 //!
 //! Git runs as a direct child (`tokio::process::Command`, never through a shell) with a time
 //! limit, a cap on what it may print, no terminal prompts and no optional locks (so a status
-//! never fights Claude Code over `index.lock`). The parsers here are pure functions of git's
+//! never fights Claude Code over `index.lock`), and never runs a program the repository
+//! configures ([`shared_types::safe_git`]: fsmonitor, hooks, filters, external diff, textconv,
+//! credential helpers, system and global config). The parsers here are pure functions of git's
 //! porcelain output, unit-tested below.
 
 use std::ffi::OsStr;
@@ -11,6 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Serialize;
+use shared_types::safe_git;
 use tokio::io::AsyncReadExt;
 
 use crate::api_error::ApiError;
@@ -49,15 +52,37 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+    let mut args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
     let command = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut child = tokio::process::Command::new("git")
+    if safe_git::shows_diffs(&command) {
+        args.splice(1..1, safe_git::DIFF_FLAGS.iter().map(Into::into));
+    }
+    // The repository's filter drivers, read first (reading config runs nothing), then switched off.
+    let filters = match run(dir, &[], safe_git::LIST_FILTERS.iter().map(Into::into).collect(), "config").await {
+        Ok(listing) => safe_git::filter_overrides(&String::from_utf8_lossy(&listing)),
+        Err(GitError::Failed { .. }) => vec![], // exit 1: no filter is configured
+        Err(e) => return Err(e),
+    };
+    run(dir, &filters, args, &command).await
+}
+
+/// Runs one hardened git command (the overrides of [`safe_git`], then `extra` as `-c`).
+async fn run(dir: &Path, extra: &[String], args: Vec<std::ffi::OsString>, command: &str) -> Result<Vec<u8>, GitError> {
+    let command = command.to_string();
+    let mut cmd = tokio::process::Command::new("git");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with(safe_git::ENV_CLEARED_PREFIX) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(safe_git::ENV.iter().copied());
+    for setting in safe_git::CONFIG.iter().map(|s| s.to_string()).chain(extra.iter().cloned()) {
+        cmd.arg("-c").arg(setting);
+    }
+    let mut child = cmd
         .arg("-C")
         .arg(dir)
         .args(&args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

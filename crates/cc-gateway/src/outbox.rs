@@ -30,9 +30,17 @@ pub struct SessionRecord {
     pub cwd: PathBuf,
     /// Chosen by the runner up front (`--session-id`), so it is known before the first turn.
     pub claude_session_id: String,
-    /// Whether the Claude session exists on disk yet (then the CLI starts with `--resume`).
+    /// Whether the CLI has announced the Claude session (informational: whether it resumes is
+    /// decided by its transcript file on disk, see `claude::session_recorded`).
     pub started: bool,
     pub ended: bool,
+    /// A turn was running: if a runner starts and finds this set, its predecessor died mid-turn.
+    #[serde(default)]
+    pub turn_open: bool,
+    /// Tool requests and questions announced and not yet resolved (closed as expired when a
+    /// runner starts after its predecessor died with them parked).
+    #[serde(default)]
+    pub open_requests: Vec<String>,
 }
 
 pub struct Outbox {

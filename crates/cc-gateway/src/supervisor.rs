@@ -94,6 +94,11 @@ fn spawn(dirs: &Dirs, settings: &RunnerSettings, id: &str, cwd: Option<&Path>) -
     std::fs::create_dir_all(dirs.session_dir(id))?;
     let log = std::fs::File::options().create(true).append(true).open(log_path(dirs, id))?;
     let mut cmd = Command::new(runner_exe()?);
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_none_or(crate::runner::claude::is_withheld_env) {
+            cmd.env_remove(key);
+        }
+    }
     cmd.args(["runner", "--session-id", id])
         .arg("--state-dir").arg(&dirs.state_dir)
         .arg("--runtime-dir").arg(&dirs.runtime_dir)

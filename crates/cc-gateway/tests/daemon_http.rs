@@ -535,3 +535,82 @@ fn kata_status_shows_the_newest_state_or_null() {
     assert_eq!((nope.status, nope.error_code()), (404, "not_found".into()));
     assert_eq!(daemon.get("/projects/beta/kata-status?worktree=nope").status, 404);
 }
+
+/// Writes into `beta` every repository setting that makes git run a program (what a session
+/// could write): fsmonitor, a hooks dir and hooks, clean/smudge/process filters and a diff
+/// driver named by `.gitattributes`, an external diff, a credential helper. Each program
+/// touches a file in the returned directory.
+fn arm_repository(fx: &Fixture) -> PathBuf {
+    let beta = fx.root.join("beta");
+    let marks = fx.outside.join("marks");
+    std::fs::create_dir_all(&marks).expect("mkdir");
+    let touch = |name: &str| format!("touch {}/{name}", marks.display());
+    std::fs::write(beta.join(".gitattributes"), "* filter=evil diff=evil\n").expect("write");
+    git(&beta, &["add", ".gitattributes"]);
+    git(&beta, &["commit", "-q", "-m", "attributes"]);
+    let config = format!(
+        "[core]\n\tfsmonitor = \"{fsmonitor}\"\n\thooksPath = {hooks}\n[filter \"evil\"]\n\tclean = \"{clean}; cat\"\n\tsmudge = \"{smudge}; cat\"\n[diff \"evil\"]\n\ttextconv = \"{textconv}; cat\"\n\tcommand = \"{diffcmd}\"\n[diff]\n\texternal = \"{external}\"\n[credential]\n\thelper = \"!{credential}\"\n",
+        fsmonitor = touch("fsmonitor"),
+        hooks = beta.join(".git/evil-hooks").display(),
+        clean = touch("clean"),
+        smudge = touch("smudge"),
+        textconv = touch("textconv"),
+        diffcmd = touch("diff-command"),
+        external = touch("external-diff"),
+        credential = touch("credential"),
+    );
+    let mut existing = std::fs::read_to_string(beta.join(".git/config")).expect("config");
+    existing.push_str(&config);
+    std::fs::write(beta.join(".git/config"), existing).expect("write");
+    for dir in [".git/hooks", ".git/evil-hooks"] {
+        std::fs::create_dir_all(beta.join(dir)).expect("mkdir");
+        for hook in ["post-checkout", "reference-transaction", "pre-auto-gc", "post-index-change"] {
+            let path = beta.join(dir).join(hook);
+            std::fs::write(&path, format!("#!/bin/sh\n{}\n", touch(hook))).expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+    }
+    std::fs::write(beta.join("b.txt"), "changed\n").expect("write"); // a modified file to diff
+    marks
+}
+
+fn marks_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir).expect("marks").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_repository_configured_program_never_runs_on_any_gateway_route() {
+    let fx = Fixture::new();
+    let marks = arm_repository(&fx);
+    // The same repository under a plain git: the settings are live for the git in use.
+    let control = Command::new("git").arg("-C").arg(fx.root.join("beta")).args(["status", "--porcelain"]).output().expect("git");
+    assert!(control.status.success());
+    let live = marks_in(&marks);
+    assert!(live.contains(&"fsmonitor".to_string()), "plain git status runs the repository's fsmonitor: {live:?}");
+    for m in &live {
+        std::fs::remove_file(marks.join(m)).expect("rm");
+    }
+
+    let daemon = fx.start();
+    let routes = [
+        ("GET", "/projects".to_string()),
+        ("GET", "/projects/beta/files?path=".to_string()),
+        ("GET", "/projects/beta/file?path=b.txt".to_string()),
+        ("GET", "/projects/beta/diff".to_string()),
+        ("GET", "/projects/beta/kata-status".to_string()),
+        ("POST", "/projects/beta/worktrees".to_string()),
+        ("GET", "/projects/beta/diff?worktree=armed".to_string()),
+        ("GET", "/projects".to_string()),
+        ("DELETE", "/projects/beta/worktrees/armed?force=true".to_string()),
+    ];
+    for (method, target) in &routes {
+        let body = (*method == "POST").then(|| json!({"branch": "armed"}));
+        let response = request(daemon.addr, method, target, Some(TOKEN), body.as_ref());
+        assert!(response.status < 500, "{method} {target}: {} {}", response.status, response.body);
+    }
+    assert_eq!(marks_in(&marks), Vec::<String>::new(), "a repository-configured program ran");
+    let diff = daemon.get("/projects/beta/diff").json();
+    assert_eq!(diff[0]["path"], "b.txt", "git still works: the diff is there");
+}

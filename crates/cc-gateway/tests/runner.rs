@@ -5,23 +5,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use shared_types::gateway::{Decision, GatewayControl, RunnerState, Scope};
-use shared_types::{ErrorCode, GatewayCommand, GatewayEvent, SessionConfig};
+use shared_types::{ErrorCode, GatewayCommand, GatewayEvent};
 use support::*;
-
-/// Starts a runner for a new session in the demo repo and attaches a client.
-async fn started(stack: &Stack, id: &str) -> (RunnerProcess, SocketClient) {
-    started_with(stack, id, config()).await
-}
-
-/// The same, with a session config of the test's own (a policy, say).
-async fn started_with(stack: &Stack, id: &str, config: SessionConfig) -> (RunnerProcess, SocketClient) {
-    let runner = stack.start_runner(id, Some(&stack.repo()));
-    let mut client = SocketClient::connect(&stack.socket(id)).await;
-    client.send(&GatewayCommand::Attach { after_seq: 0 }).await;
-    client.send(&GatewayCommand::Create { config }).await;
-    client.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
-    (runner, client)
-}
 
 #[tokio::test]
 async fn an_approved_write_creates_the_file() {

@@ -64,7 +64,13 @@ pub enum Cmd {
     /// Print the session's context and open tasks in dependency order (the SessionStart hook).
     Prime,
     /// Install kata's Claude Code hooks in .claude/settings.json.
-    Setup,
+    Setup {
+        /// Print the settings (kata's hooks, calling this kata by its absolute path) as JSON
+        /// instead of writing .claude/settings.json: for a host that passes them to Claude Code
+        /// with `--settings` and ignores the repository's own settings (the Duraclaw runner).
+        #[arg(long)]
+        print: bool,
+    },
     /// Check the config, the state files, the hooks and the tools kata needs.
     Doctor,
 }

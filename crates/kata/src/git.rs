@@ -1,16 +1,40 @@
 //! The few facts kata asks git for: the revision, the uncommitted changes, the top level.
+//!
+//! kata runs inside Claude Code's hooks, in a worktree the session may have written, so its git
+//! never runs a program the repository configures (`shared_types::safe_git`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+use shared_types::safe_git;
 
 use crate::error::{KataError, Result};
 
+/// One hardened git command in `dir`, with `extra` `-c` settings.
+fn run(dir: &Path, extra: &[String], args: &[&str]) -> std::io::Result<Output> {
+    let mut cmd = Command::new("git");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with(safe_git::ENV_CLEARED_PREFIX) {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.envs(safe_git::ENV.iter().copied());
+    for setting in safe_git::CONFIG.iter().map(|s| s.to_string()).chain(extra.iter().cloned()) {
+        cmd.arg("-c").arg(setting);
+    }
+    let mut args: Vec<&str> = args.to_vec();
+    if args.first().is_some_and(|a| safe_git::shows_diffs(a)) {
+        args.splice(1..1, safe_git::DIFF_FLAGS.iter().copied());
+    }
+    cmd.args(&args).current_dir(dir).output()
+}
+
 fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let describe = || args.join(" ");
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
+    let filters = run(dir, &[], safe_git::LIST_FILTERS)
+        .map(|o| safe_git::filter_overrides(&String::from_utf8_lossy(&o.stdout)))
+        .unwrap_or_default();
+    let out = run(dir, &filters, args)
         .map_err(|e| KataError::Git {
             args: describe(),
             message: format!("{e} (is git installed?)"),

@@ -101,6 +101,24 @@ pub fn install(path: &Path, stop_timeout_secs: u64) -> Result<bool> {
     Ok(true)
 }
 
+/// kata's hooks as a whole settings document, each calling `exe` (an absolute path) so that
+/// nothing on PATH can stand in for it: what `kata setup --print` prints for the Duraclaw
+/// runner, which passes it to Claude Code with `--settings`.
+pub fn settings_for(exe: &Path, stop_timeout_secs: u64) -> Value {
+    let quoted = shell_quote(&exe.to_string_lossy());
+    let prime = format!("{quoted}{}", PRIME_COMMAND.trim_start_matches("kata"));
+    let stop = format!("{quoted}{}", STOP_COMMAND.trim_start_matches("kata"));
+    json!({ "hooks": {
+        "SessionStart": [{ "hooks": [{ "type": "command", "command": prime }] }],
+        "Stop": [{ "hooks": [{ "type": "command", "command": stop, "timeout": stop_timeout_secs }] }],
+    }})
+}
+
+/// `s` in single quotes for `sh` (a `'` inside becomes `'\''`).
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Appends `hook` as a matcher group of `event`, or updates the hook that already runs its
 /// command.
 fn add_hook(hooks: &mut Map<String, Value>, event: &str, hook: Value) -> Result<(), String> {

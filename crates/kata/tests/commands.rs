@@ -453,3 +453,25 @@ fn the_stop_hook_blocks_once_and_never_when_stop_hook_active() {
     assert_eq!(out.status.code(), Some(1));
     assert!(common::stderr(&out).contains("hook input on stdin is not valid JSON"));
 }
+
+#[test]
+fn can_exit_never_runs_a_program_the_repository_configures() {
+    let repo = Repo::with_config();
+    repo.ok(&["enter", "work"]);
+    let marks = tempfile::tempdir().expect("tempdir");
+    let mark = marks.path().join("fsmonitor");
+    let config = repo.path().join(".git/config");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!("[core]\n\tfsmonitor = \"touch {}\"\n", mark.display()));
+    std::fs::write(&config, text).expect("write");
+    let plain = std::process::Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(repo.path())
+        .output()
+        .expect("git");
+    assert!(plain.status.success() && mark.exists(), "plain git runs the fsmonitor (the setting is live)");
+    std::fs::remove_file(&mark).expect("rm");
+    // can-exit reads the uncommitted changes (the `committed` stop condition) with git.
+    let _ = repo.kata(&["can-exit", "--json"]);
+    assert!(!mark.exists(), "kata's git ran the repository's fsmonitor");
+}

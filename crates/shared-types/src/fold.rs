@@ -176,6 +176,13 @@ pub fn fold(t: &mut Transcript, seq: u64, event: &GatewayEvent) {
             });
         }
         GatewayEvent::Result { cost_usd, usage, duration_ms, turns, is_error } => {
+            // The turn is over: a message still streaming was cut short (an interrupt, a killed
+            // CLI or runner) and streams no more.
+            for item in &mut t.items {
+                if let Item::Assistant { streaming, .. } = item {
+                    *streaming = false;
+                }
+            }
             t.total_cost_usd += cost_usd;
             add_usage(&mut t.usage, usage);
             t.turns += turns;

@@ -14,6 +14,7 @@
 //! - [`sync`]: [`SessionSync`], the sans-IO client core (cursor, gaps, resends, backoff).
 //! - [`codec`]: decoding with typed errors ([`FrameError`]) and the frame size limit.
 //! - [`kata`]: the kata state schema the gateway reads and the dashboard shows.
+//! - [`safe_git`]: how git is run in a repository a session may have written.
 //! - [`shell`]: reading a Bash command into simple commands for the tool gate, or refusing to.
 //!
 //! This crate does no I/O and builds for the host and for wasm32.
@@ -26,6 +27,7 @@ pub mod error;
 pub mod fold;
 pub mod gateway;
 pub mod kata;
+pub mod safe_git;
 pub mod shell;
 pub mod status;
 pub mod sync;

@@ -8,14 +8,32 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
-use shared_types::{ContentBlock, SessionConfig};
+use shared_types::{ContentBlock, PermissionMode, SessionConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 /// Environment variables the CLI must not inherit: a parent Claude session's markers, Node
-/// options, and the gateway's own secrets.
+/// options, and the gateway's own settings and secrets.
 const DROPPED_ENV_PREFIXES: &[&str] = &["CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT", "NODE_OPTIONS", "CC_GATEWAY_"];
+
+/// Words that mark a variable as a secret of someone's: never handed to a runner or the CLI.
+const SECRET_WORDS: &[&str] = &["TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "PRIVATE_KEY"];
+
+/// Secrets the CLI itself needs to reach the model (its own login and API keys), kept.
+const MODEL_CREDENTIAL_PREFIXES: &[&str] = &["ANTHROPIC_", "CLAUDE_CODE_OAUTH_TOKEN", "AWS_", "GOOGLE_APPLICATION_CREDENTIALS"];
+
+/// Whether a variable of the daemon's environment must not reach a runner or the CLI: the
+/// gateway's own (`CC_GATEWAY_*`, systemd's `CREDENTIALS_DIRECTORY`), and anything named like
+/// a token, secret or password that is not the model's own credential.
+pub fn is_withheld_env(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("CC_GATEWAY_") || upper == "CREDENTIALS_DIRECTORY" {
+        return true;
+    }
+    let secret = SECRET_WORDS.iter().any(|w| upper.contains(w));
+    secret && !MODEL_CREDENTIAL_PREFIXES.iter().any(|p| upper.starts_with(p))
+}
 
 /// How many stderr lines are kept to explain an exit.
 const STDERR_TAIL: usize = 20;
@@ -42,6 +60,8 @@ pub struct Launch<'a> {
     pub claude_session_id: &'a str,
     /// Resume the existing Claude session instead of starting it.
     pub resume: bool,
+    /// The runner's own settings file (kata's hooks), passed with `--settings`.
+    pub settings_file: Option<&'a Path>,
 }
 
 impl Cli {
@@ -120,17 +140,33 @@ impl Cli {
 /// The hook callback id the gate answers to.
 pub const HOOK_ID: &str = "duraclaw_gate";
 
+/// The permission mode the CLI itself runs in. The gate decides every call through the
+/// PreToolUse hook; `acceptEdits` is the gate's to apply (inside the worktree only), so the CLI
+/// runs in `default` and asks through `can_use_tool` whenever the gate says ask.
+fn cli_mode(mode: PermissionMode) -> PermissionMode {
+    match mode {
+        PermissionMode::AcceptEdits => PermissionMode::Default,
+        other => other,
+    }
+}
+
 fn command(launch: &Launch<'_>) -> Command {
     let mut cmd = Command::new(launch.bin);
     cmd.args(["--output-format", "stream-json", "--input-format", "stream-json", "--verbose"])
         .args(["--include-partial-messages", "--permission-prompt-tool", "stdio"])
-        .args(["--permission-mode", launch.config.permission_mode.as_cli_arg()])
+        .args(["--permission-mode", cli_mode(launch.config.permission_mode).as_cli_arg()])
+        // The repository's `.claude/settings*.json` (hooks, permissions, plugins) and `.mcp.json`
+        // servers would run commands the gate never sees: only the user's settings and ours load.
+        .args(["--setting-sources", "user", "--strict-mcp-config"])
         .args([if launch.resume { "--resume" } else { "--session-id" }, launch.claude_session_id]);
+    if let Some(settings) = launch.settings_file {
+        cmd.arg("--settings").arg(settings);
+    }
     if let Some(model) = &launch.config.model {
         cmd.args(["--model", model]);
     }
     for (key, _) in std::env::vars_os() {
-        let drop = key.to_str().is_some_and(|k| DROPPED_ENV_PREFIXES.iter().any(|p| k.starts_with(p)));
+        let drop = key.to_str().is_none_or(|k| DROPPED_ENV_PREFIXES.iter().any(|p| k.starts_with(p)) || is_withheld_env(k));
         if drop {
             cmd.env_remove(key);
         }
@@ -175,8 +211,64 @@ async fn read_stderr(stderr: tokio::process::ChildStderr, tail: Arc<Mutex<VecDeq
     }
 }
 
+/// Whether Claude Code has recorded the session `id` (its transcript file exists under
+/// `$CLAUDE_CONFIG_DIR/projects/*/`, `~/.claude` by default): then the CLI must `--resume` it,
+/// and otherwise start it with `--session-id`, whatever the runner believed before a kill.
+pub fn session_recorded(id: &str) -> bool {
+    let config_dir = std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".claude")));
+    let Some(projects) = config_dir.map(|d| d.join("projects")) else { return false };
+    let Ok(dirs) = std::fs::read_dir(projects) else { return false };
+    let file = format!("{id}.jsonl");
+    dirs.flatten().any(|d| d.path().join(&file).is_file())
+}
+
+/// Finds `kata` on the runner's PATH (absolute directories only, so a worktree cannot put one
+/// first) and asks it for its hooks as a settings document; `None` when the worktree does not
+/// use kata. An error says why kata's hooks will not run.
+pub fn kata_settings(cwd: &Path) -> Option<Result<String, String>> {
+    if !cwd.join(".kata/kata.toml").is_file() {
+        return None;
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let Some(kata) = std::env::split_paths(&path).filter(|d| d.is_absolute()).map(|d| d.join("kata")).find(|p| p.is_file()) else {
+        return Some(Err("the worktree uses kata, but `kata` is not on the gateway's PATH: its hooks will not run".into()));
+    };
+    let out = std::process::Command::new(&kata).args(["setup", "--print"]).current_dir(cwd).stdin(Stdio::null()).output();
+    Some(match out {
+        Ok(out) if out.status.success() => match serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+            Ok(settings) if settings.get("hooks").is_some() => Ok(settings.to_string()),
+            _ => Err(format!("{} setup --print did not print kata's hooks: its hooks will not run", kata.display())),
+        },
+        Ok(out) => Err(format!(
+            "{} setup --print failed ({}): its hooks will not run",
+            kata.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot run {}: {e}; kata's hooks will not run", kata.display())),
+    })
+}
+
 async fn wait(child: &mut Child) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     let status = child.wait().await.ok()?;
     status.code().or_else(|| status.signal().map(|s| 128 + s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_secrets_are_withheld_and_model_credentials_kept() {
+        for name in ["CC_GATEWAY_TOKEN", "CC_GATEWAY_TOKEN_FILE", "CREDENTIALS_DIRECTORY", "GITHUB_TOKEN", "MY_SECRET",
+                     "DB_PASSWORD", "cf_access_client_secret", "SSH_PRIVATE_KEY"] {
+            assert!(is_withheld_env(name), "{name}");
+        }
+        for name in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN", "AWS_SESSION_TOKEN",
+                     "PATH", "HOME", "CLAUDE_CONFIG_DIR"] {
+            assert!(!is_withheld_env(name), "{name}");
+        }
+    }
 }

@@ -72,7 +72,7 @@ fn run(args: RunnerArgs) -> Result<(), RunnerError> {
         std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(io("cannot write", &pid_path))?;
         tracing::info!(session_id = %id, socket = %socket_path.display(), "runner serving");
         let (tx, rx) = mpsc::unbounded_channel();
-        let session = Session::new(id.clone(), args.runner.clone(), args.cwd.clone(), outbox, tx.clone())?;
+        let session = Session::new(id.clone(), args.runner.clone(), session_dir.clone(), args.cwd.clone(), outbox, tx.clone())?;
         let (drained_tx, mut drained) = mpsc::channel::<()>(1);
         let server = tokio::spawn(socket::serve(listener, tx.clone(), drained_tx));
         tokio::spawn(stop_on_signal(tx));

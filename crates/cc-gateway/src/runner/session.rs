@@ -12,7 +12,7 @@ use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, Runner
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::claude::{Cli, CliOutput, Launch, HOOK_ID};
+use super::claude::{self, Cli, CliOutput, Launch, HOOK_ID};
 use crate::config::RunnerSettings;
 use crate::gate::{Answer, Gate, Verdict, BY_POLICY};
 use crate::outbox::{Outbox, OutboxError, SessionRecord};
@@ -54,6 +54,8 @@ struct Conn {
 pub struct Session {
     id: String,
     settings: RunnerSettings,
+    /// The session's durable directory (the outbox, the CLI settings the runner writes).
+    session_dir: PathBuf,
     /// The worktree given on the command line, for a session not created yet.
     cwd_arg: Option<PathBuf>,
     outbox: Outbox,
@@ -76,6 +78,7 @@ impl Session {
     pub fn new(
         id: String,
         settings: RunnerSettings,
+        session_dir: PathBuf,
         cwd_arg: Option<PathBuf>,
         outbox: Outbox,
         inputs: mpsc::UnboundedSender<Input>,
@@ -88,6 +91,7 @@ impl Session {
         Ok(Session {
             id,
             settings,
+            session_dir,
             cwd_arg,
             outbox,
             record,
@@ -107,6 +111,7 @@ impl Session {
 
     /// Runs until idle past the configured time with nothing pending, or until stopped.
     pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) -> Result<(), SessionError> {
+        self.recover()?;
         loop {
             let deadline = self.exit_deadline();
             tokio::select! {
@@ -123,6 +128,47 @@ impl Session {
             }
         }
         self.stop_cli()?;
+        Ok(())
+    }
+
+    /// A runner that finds its predecessor died mid-turn (SIGKILL, OOM, a reboot) closes what it
+    /// left open for every device: its parked requests expire, the turn ends in error. The next
+    /// message resumes the Claude session with whatever history the CLI had recorded.
+    fn recover(&mut self) -> Result<(), SessionError> {
+        let Some(record) = self.record.clone() else { return Ok(()) };
+        for tool_call_id in &record.open_requests {
+            let event = GatewayEvent::ToolResolved {
+                tool_call_id: tool_call_id.clone(),
+                decision: shared_types::Decision::Expired,
+                by: BY_POLICY.into(),
+            };
+            self.emit(event)?;
+        }
+        if record.turn_open && !record.ended {
+            let message = "the session's runner stopped during a turn (killed, or the machine restarted); send a message to continue";
+            self.end_turn_in_error(message.into())?;
+            self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+        }
+        Ok(())
+    }
+
+    /// Ends the running turn in error: the error, then a `session.result` so that every device
+    /// closes the turn (no message left streaming).
+    fn end_turn_in_error(&mut self, message: String) -> Result<(), SessionError> {
+        self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
+        let usage = shared_types::Usage::default();
+        self.emit(GatewayEvent::Result { cost_usd: 0.0, usage, duration_ms: 0, turns: 0, is_error: true })?;
+        self.set_turn_open(false)
+    }
+
+    /// Persists whether a turn runs (so a successor can tell its predecessor died mid-turn).
+    fn set_turn_open(&mut self, open: bool) -> Result<(), SessionError> {
+        self.turn = open;
+        if let Some(record) = self.record.as_mut().filter(|r| r.turn_open != open) {
+            record.turn_open = open;
+            let record = record.clone();
+            self.outbox.set_record(&record)?;
+        }
         Ok(())
     }
 
@@ -227,6 +273,8 @@ impl Session {
             claude_session_id: uuid::Uuid::new_v4().to_string(),
             started: false,
             ended: false,
+            turn_open: false,
+            open_requests: vec![],
         };
         self.outbox.set_record(&record)?;
         self.gate = Some(gate_for(&record, &self.outbox)?);
@@ -269,21 +317,32 @@ impl Session {
         if let Some(cli) = &self.cli {
             cli.user(&content);
         }
-        self.turn = true;
+        self.set_turn_open(true)?;
         self.emit(GatewayEvent::Status { state: RunnerState::Running })
     }
 
     /// Starts the CLI (resuming when the Claude session exists). False when it could not start.
     fn spawn_cli(&mut self) -> Result<bool, SessionError> {
-        let Some(record) = &self.record else { return Ok(false) };
+        let Some(record) = self.record.clone() else { return Ok(false) };
         self.generation += 1;
         let generation = self.generation;
+        let settings_file = match claude::kata_settings(&record.cwd) {
+            None => None,
+            Some(Ok(settings)) => self.write_cli_settings(&settings),
+            Some(Err(message)) => {
+                self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
+                None
+            }
+        };
         let launch = Launch {
             bin: &self.settings.claude_bin,
             cwd: &record.cwd,
             config: &record.config,
             claude_session_id: &record.claude_session_id,
-            resume: record.started,
+            // Whether the CLI recorded the session, not whether the runner saw it start: a
+            // runner killed during the first turn may have left either.
+            resume: claude::session_recorded(&record.claude_session_id),
+            settings_file: settings_file.as_deref(),
         };
         let inputs = self.inputs.clone();
         match Cli::spawn(launch, inputs, move |output| Input::Cli { generation, output }) {
@@ -302,6 +361,28 @@ impl Session {
                 self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
                 self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
                 Ok(false)
+            }
+        }
+    }
+
+    /// Writes the settings the CLI gets with `--settings` (kata's hooks), readable by the
+    /// gateway's user only. `None` (and a log line) when it cannot be written.
+    fn write_cli_settings(&self, settings: &str) -> Option<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.session_dir.join("claude-settings.json");
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(settings.as_bytes()));
+        match written {
+            Ok(()) => Some(path),
+            Err(e) => {
+                tracing::warn!(session_id = %self.id, "cannot write {}: {e}; kata's hooks will not run", path.display());
+                None
             }
         }
     }
@@ -376,7 +457,7 @@ impl Session {
             // After an API error the CLI either takes the next turn (stdin still open, as seen with
             // 2.1.331) or exits 1; an exit is handled in `cli_exited`, which resumes on demand.
             Output::TurnEnd { .. } => {
-                self.turn = false;
+                self.set_turn_open(false)?;
                 self.check_kata();
                 self.next_turn_or_idle()?;
             }
@@ -411,9 +492,9 @@ impl Session {
         if self.turn && !ended {
             let code = code.map_or("a signal".to_string(), |c| format!("code {c}"));
             let message = format!("Claude Code exited ({code}) during a turn; send a message to resume. {stderr}");
-            self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message: message.trim().into(), fatal: false })?;
+            self.end_turn_in_error(message.trim().into())?;
         }
-        self.turn = false;
+        self.set_turn_open(false)?;
         if ended {
             return Ok(());
         }
@@ -435,7 +516,7 @@ impl Session {
         for event in expired {
             self.emit(event)?;
         }
-        self.turn = false;
+        self.set_turn_open(false)?;
         self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
         self.emit(GatewayEvent::Complete { summary: "terminated".into() })
     }
@@ -484,8 +565,29 @@ impl Session {
         Ok(())
     }
 
-    /// Numbers and stores an event, then sends it to every attached peer.
+    /// Numbers and stores an event, then sends it to every attached peer. Requests announced and
+    /// resolved are tracked in the record, so a successor can expire what a killed runner left.
     fn emit(&mut self, event: GatewayEvent) -> Result<(), SessionError> {
+        let changed = match (&event, self.record.as_mut()) {
+            (GatewayEvent::ToolRequest { tool_call }, Some(r)) => {
+                r.open_requests.push(tool_call.id.clone());
+                true
+            }
+            (GatewayEvent::Question { tool_call_id, .. }, Some(r)) => {
+                r.open_requests.push(tool_call_id.clone());
+                true
+            }
+            (GatewayEvent::ToolResolved { tool_call_id, .. }, Some(r)) if r.open_requests.contains(tool_call_id) => {
+                r.open_requests.retain(|id| id != tool_call_id);
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            if let Some(record) = self.record.clone() {
+                self.outbox.set_record(&record)?;
+            }
+        }
         let envelope = self.outbox.append(event)?;
         let text = encode(&GatewayFrame::Event(envelope));
         for conn in self.conns.values().filter(|c| c.attached) {

@@ -144,6 +144,29 @@ impl Stack {
 }
 
 
+/// Starts a runner for a new session in the demo repo and attaches a client.
+pub async fn started(stack: &Stack, id: &str) -> (RunnerProcess, SocketClient) {
+    started_with(stack, id, config()).await
+}
+
+/// The same, with a session config of the test's own (a policy, say).
+pub async fn started_with(stack: &Stack, id: &str, config: SessionConfig) -> (RunnerProcess, SocketClient) {
+    let runner = stack.start_runner(id, Some(&stack.repo()));
+    let mut client = SocketClient::connect(&stack.socket(id)).await;
+    client.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    client.send(&GatewayCommand::Create { config }).await;
+    client.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
+    (runner, client)
+}
+
+/// Reattaches to a session whose runner was restarted, after the last seq `c` saw.
+pub async fn reattached(stack: &Stack, id: &str, after_seq: u64) -> (RunnerProcess, SocketClient) {
+    let runner = stack.start_runner(id, None);
+    let mut client = SocketClient::connect(&stack.socket(id)).await;
+    client.send(&GatewayCommand::Attach { after_seq }).await;
+    (runner, client)
+}
+
 pub fn config() -> SessionConfig {
     serde_json::from_value(json!({"project": "demo", "title": "test"})).unwrap()
 }

@@ -37,6 +37,6 @@ pub fn run(command: Cmd, cwd: &Path) -> Result<ExitCode> {
         Cmd::CanExit { json, hook } => exit::can_exit(&layout()?, json, hook),
         Cmd::Exit { force } => exit::run(&layout()?, force),
         Cmd::Prime => prime::run(&layout()?),
-        Cmd::Setup => setup::run(&layout()?),
+        Cmd::Setup { print } => setup::run(&layout()?, print),
     }
 }
