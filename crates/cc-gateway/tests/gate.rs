@@ -253,3 +253,30 @@ async fn a_runner_killed_during_a_later_turn_resumes_with_its_history() {
     closes_the_killed_turn(&c2);
     assert!(stack.model.message_requests().last().unwrap().body.to_string().contains("HERON"));
 }
+
+#[tokio::test]
+async fn reads_outside_the_worktree_ask_even_when_read_is_allowed() {
+    let stack = Stack::new().await;
+    // The Worker's default policy allows Read, Grep and Glob; another session's transcripts (the
+    // CLI's projects dir) and the gateway's state are outside this worktree.
+    let (mut runner, mut c) = started_with(&stack, "reads", policy(&["Read", "Grep", "Glob"])).await;
+    let secret = stack.state_dir().join("gateway-token");
+    std::fs::write(&secret, "TOKEN-THAT-MUST-NOT-LEAK").unwrap();
+    // Another session's transcript, where the CLI keeps them (Grep and Glob are not tools of
+    // this CLI version: it searches through Bash, which the policy does not allow).
+    let other = stack.sandbox.config_dir().join("projects/-elsewhere/other-session.jsonl");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::write(&other, "{\"secret\":\"OTHER-USERS-PROMPT\"}\n").unwrap();
+    c.send(&text("c1", &format!("[[tool:read path=README.md]] [[tool:read path={}]] [[tool:read path={}]]", secret.display(), other.display()))).await;
+    for path in [&secret, &other] {
+        let call = request(&mut c).await;
+        assert_eq!(call.input["file_path"], path.to_string_lossy().as_ref(), "the read inside ran unasked; this one asks");
+        assert!(call.session_grants.is_empty(), "a read outside can only be allowed once");
+        deny(&mut c, call.id).await;
+    }
+    c.until("result", is_result).await;
+    assert!(!stack.model_saw().contains("TOKEN-THAT-MUST-NOT-LEAK"), "the secret never reached the model");
+    assert!(!stack.model_saw().contains("OTHER-USERS-PROMPT"), "another session's transcript never reached the model");
+    assert!(stack.model_saw().contains("# demo"), "the README inside the worktree was read");
+    runner.kill().unwrap();
+}

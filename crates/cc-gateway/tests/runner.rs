@@ -263,7 +263,16 @@ async fn kata_state_changes_are_announced() {
 async fn the_socket_is_private_and_the_cli_gets_a_clean_environment() {
     use std::os::unix::fs::PermissionsExt;
     let stack = Stack::new().await;
-    let leaks = [("CLAUDECODE", "1"), ("CLAUDE_CODE_ENTRYPOINT", "cli"), ("NODE_OPTIONS", "--inspect"), ("CC_GATEWAY_SECRET_EXTRA", "s3cret")];
+    let leaks = [
+        ("CLAUDECODE", "1"),
+        ("CLAUDE_CODE_ENTRYPOINT", "cli"),
+        ("NODE_OPTIONS", "--inspect"),
+        ("CC_GATEWAY_SECRET_EXTRA", "s3cret"),
+        ("CC_GATEWAY_TOKEN_FILE", "/etc/cc-gateway/token"),
+        ("CREDENTIALS_DIRECTORY", "/run/credentials/cc-gateway.service"),
+        ("GITHUB_TOKEN", "ghp_x"),
+        ("DEPLOY_SECRET", "x"),
+    ];
     let mut runner = stack.start_runner_with_env("env", Some(&stack.repo()), &leaks);
     let mut c = SocketClient::connect(&stack.socket("env")).await;
     let mode = std::fs::metadata(stack.socket("env")).unwrap().permissions().mode() & 0o777;
