@@ -120,10 +120,11 @@ fn the_first_answer_wins() {
     let mut h = Harness::new();
     h.up();
     h.events([env(1, created()), env(2, runner(RunnerState::Running)), env(3, request("toolu_1"))]);
-    let first = h.client_as("ada", json!({"type": "tool.approve", "tool_call_id": "toolu_1", "scope": "session", "request_id": "tool:toolu_1"}));
+    let first = h.client_as("ada", json!({"type": "tool.approve", "tool_call_id": "toolu_1", "scope": "session", "grant": 1, "request_id": "tool:toolu_1"}));
     assert_eq!(
         first.to_gateway,
-        vec![GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Session, grant: None, by: Some("ada".into()) }]
+        vec![GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Session, grant: Some(1), by: Some("ada".into()) }],
+        "the chosen session grant reaches the gateway"
     );
     let second = h.client_as("bob", json!({"type": "tool.deny", "tool_call_id": "toolu_1", "reason": "no", "request_id": "tool:toolu_1"}));
     assert!(second.to_gateway.is_empty());
