@@ -141,6 +141,8 @@ export async function journey({ base, page, tag }) {
   const card = page.locator('[data-testid="approval"][data-tool="Bash"]');
   await card.waitFor({ timeout: 60_000 });
   assert.match(await card.textContent(), /echo duraclaw-e2e-ok/);
+  // "Approve for this session" says exactly what it will allow from then on.
+  assert.match(await card.getByTestId("approve-session").first().textContent(), /^Allow for this session: Bash: exactly `echo duraclaw-e2e-ok[^`]*`$/);
   await waitStatus(page, "awaiting_approval");
   await shoot("session-approval");
   await card.getByTestId("approve-once").click();
@@ -317,6 +319,9 @@ export async function kataOnSession({ base, page, tag = "journey" }) {
   assert.equal(await page.getByTestId("session-kata").count(), 0, "no kata strip before a state is announced");
   const card = page.locator('[data-testid="approval"][data-tool="Write"]');
   await card.waitFor({ timeout: 60_000 });
+  // .kata/ is protected: it always asks, and a session grant is not offered.
+  await card.getByTestId("once-only").waitFor();
+  assert.equal(await card.getByTestId("approve-session").count(), 0);
   await card.getByTestId("approve-once").click();
   const strip = page.locator('[data-testid="session-kata"][data-phase="build"]');
   await strip.waitFor({ timeout: 60_000 });
