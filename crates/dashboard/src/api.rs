@@ -62,6 +62,11 @@ pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Res
     request("POST", path, Some(body)).await
 }
 
+pub async fn patch<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError { status: 0, code: "internal".into(), message: e.to_string() })?;
+    request("PATCH", path, Some(body)).await
+}
+
 async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> Result<T, ApiError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
@@ -113,6 +118,19 @@ pub struct Me {
 pub struct Credentials<'a> {
     pub name: &'a str,
     pub password: &'a str,
+}
+
+/// `POST /api/auth/password`.
+#[derive(Serialize)]
+pub struct PasswordChange<'a> {
+    pub current_password: &'a str,
+    pub new_password: &'a str,
+}
+
+/// `PATCH /api/admin/users/:name`.
+#[derive(Serialize)]
+pub struct UserChange {
+    pub disabled: bool,
 }
 
 /// `POST /api/auth/signup`: the first admin, with the operator's one-time set-up code.

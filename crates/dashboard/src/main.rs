@@ -97,7 +97,12 @@ fn App() -> impl IntoView {
                 <nav>
                     <a href="/" class:on=move || route.get() == Route::Home>"Sessions"</a>
                     <a href="/projects" class:on=move || route.get() == Route::Projects>"Projects"</a>
-                    <Show when=move || matches!(auth.get(), Auth::SignedIn(me) if me.is_admin)>
+                    <Show
+                        when=move || matches!(auth.get(), Auth::SignedIn(me) if me.is_admin)
+                        fallback=move || view! {
+                            <a href="/users" data-testid="nav-account" class:on=move || route.get() == Route::Users>"Account"</a>
+                        }
+                    >
                         <a href="/users" data-testid="nav-users" class:on=move || route.get() == Route::Users>"Users"</a>
                     </Show>
                     <button class="link-btn" data-testid="logout" on:click=move |_| auth::logout()>

@@ -28,6 +28,9 @@ use web_sys::{MessageEvent, WebSocket};
 const PING_EVERY: Duration = Duration::from_secs(15);
 /// A socket that has been silent this long is dead, even if the browser has not noticed.
 const SILENCE_MS: f64 = 45_000.0;
+/// The close code of a socket whose login ended (logout elsewhere, password change, disabled):
+/// the app asks `/api/me` again, and a 401 takes it to the login screen.
+const LOGIN_ENDED: u16 = 4001;
 /// How often the screen is redrawn while a long replay is being caught up.
 const CATCH_UP_REDRAW: Duration = Duration::from_millis(250);
 
@@ -181,7 +184,12 @@ impl Driver {
                     d.received(&text)
                 }
             }),
-            on(&weak, |d, _| d.closed()),
+            on(&weak, |d, ev| {
+                if ev.unchecked_into::<web_sys::CloseEvent>().code() == LOGIN_ENDED {
+                    leptos::task::spawn_local(crate::auth::refresh());
+                }
+                d.closed()
+            }),
         ];
         ws.set_onopen(Some(handlers[0].as_ref().unchecked_ref()));
         ws.set_onmessage(Some(handlers[1].as_ref().unchecked_ref()));

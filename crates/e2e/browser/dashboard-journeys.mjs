@@ -372,6 +372,66 @@ export async function adminAddsUser({ base, admin, other, tag = "journey" }) {
 }
 
 /**
+ * The end of a login, on screen: a user changes their own password from the Users screen (their
+ * other login, here an API client, ends); then the admin disables them while their session is
+ * open, and their screen turns to the login form without a reload (its socket closes with 4001,
+ * and the app asks who it is);
+ * they cannot log in until enabled again.
+ */
+export async function passwordAndDisabling({ base, admin, other, tag = "journey" }) {
+  const name = `cid${Date.now()}`;
+  const [first, second] = ["cid-password-1", "cid-password-2"];
+  const made = await admin.request.post(`${base}/api/admin/users`, { data: { name, password: first } });
+  assert.equal(made.status(), 201, await made.text());
+  // another login of theirs: a plain API client with its own cookie
+  const json = { "content-type": "application/json" };
+  const res = await fetch(`${base}/api/auth/login`, { method: "POST", headers: json, body: JSON.stringify({ name, password: first }) });
+  assert.equal(res.status, 200, await res.text());
+  const elsewhere = (res.headers.get("set-cookie") ?? "").split(";")[0];
+  const meElsewhere = async () => (await fetch(`${base}/api/me`, { headers: { cookie: elsewhere } })).status;
+  await other.goto(`${base}/login`);
+  await other.getByTestId("login-name").fill(name);
+  await other.getByTestId("login-password").fill(first);
+  await other.getByTestId("login-submit").click();
+  await other.getByTestId("logout").filter({ hasText: name }).waitFor({ timeout: 20_000 });
+
+  await other.getByTestId("nav-account").click();
+  await other.getByTestId("own-password").waitFor();
+  await other.getByTestId("password-current").fill("not my password");
+  await other.getByTestId("password-new").fill(second);
+  await other.getByTestId("password-submit").click();
+  await other.getByTestId("password-error").waitFor({ timeout: 20_000 });
+  await other.getByTestId("password-current").fill(first);
+  await other.getByTestId("password-new").fill(second);
+  await other.getByTestId("password-submit").click();
+  await other.getByTestId("password-changed").waitFor({ timeout: 20_000 });
+  await screenshots(other, tag, "own-password");
+  assert.equal(await meElsewhere(), 401, "the other login ended");
+  assert.equal((await other.request.get(`${base}/api/me`)).status(), 200, "this login stays");
+
+  const project = await firstProject(other, base);
+  const created = await other.request.post(`${base}/api/sessions`, { data: { project, prompt: "[[text \"hello\"]]" } });
+  assert.equal(created.status(), 201, await created.text());
+  const { id } = await created.json();
+  await other.goto(`${base}/sessions/${id}`);
+  await other.locator('[data-testid="item"][data-kind="result"]').first().waitFor({ timeout: 60_000 });
+
+  await admin.goto(`${base}/users`);
+  await admin.getByTestId("disable-name").fill(name);
+  await admin.getByTestId("disable-submit").click();
+  await admin.getByTestId("disable-done").waitFor({ timeout: 20_000 });
+  await screenshots(admin, tag, "disable-user");
+  await other.getByTestId("login").waitFor({ timeout: 20_000 });
+  assert.equal(new URL(other.url()).pathname, `/sessions/${id}`, "the open session screen turns to the login form where it is, without a reload");
+  assert.equal((await other.request.post(`${base}/api/auth/login`, { data: { name, password: second } })).status(), 403, "a disabled user cannot log in");
+
+  await admin.getByTestId("disable-flag").uncheck();
+  await admin.getByTestId("disable-submit").click();
+  await admin.getByTestId("disable-done").filter({ hasText: "may log in again" }).waitFor({ timeout: 20_000 });
+  assert.equal((await other.request.post(`${base}/api/auth/login`, { data: { name, password: second } })).status(), 200);
+}
+
+/**
  * Home is live: a session started elsewhere (here, the API) appears without a reload, first in
  * the list while it needs the user; once approved on its page, Home shows it idle.
  */

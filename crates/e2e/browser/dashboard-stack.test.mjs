@@ -85,6 +85,11 @@ test("users: the admin adds a user from the Users screen; they log in on another
   await withBrowsers([phone, phone], (a, b) => j.adminAddsUser({ base, admin: a.page, other: b.page, tag: "stack" }));
 });
 
+test("the end of a login: a user changes their password; the admin disables them and their open session screen signs out", async () => {
+  need();
+  await withBrowsers([phone, phone], (a, b) => j.passwordAndDisabling({ base, admin: a.page, other: b.page, tag: "stack" }));
+});
+
 test("two devices: B approves what A raised; a prompt from B shows on A", async () => {
   need();
   await withBrowsers([phone, laptop], async (a, b) => {

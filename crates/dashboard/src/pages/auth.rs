@@ -1,11 +1,12 @@
-//! First-run set-up (create the admin), login, and the admin adding users.
+//! First-run set-up (create the admin), login, the admin adding and disabling users, and anyone
+//! changing their own password.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
 
-use crate::api::{self, Credentials, NewUser, SignUp};
+use crate::api::{self, Credentials, NewUser, PasswordChange, SignUp, UserChange};
 use crate::auth::Auth;
 use crate::{auth, route};
 
@@ -110,6 +111,69 @@ pub fn Setup() -> impl IntoView {
     }
 }
 
+/// Anyone changes their own password; every other login of theirs ends.
+#[component]
+fn OwnPassword() -> impl IntoView {
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let submit = on_submit(busy, error, move || {
+        let (c, n) = (current.get_untracked(), new.get_untracked());
+        done.set(false);
+        Ok(async move {
+            api::post::<Value>("/api/auth/password", &PasswordChange { current_password: &c, new_password: &n }).await?;
+            current.try_set(String::new());
+            new.try_set(String::new());
+            done.try_set(true);
+            Ok(())
+        })
+    });
+    view! {
+        <h2 class="section">"Your password"</h2>
+        <form class="form" data-testid="own-password" on:submit=submit>
+            <label>"Current password"<input data-testid="password-current" type="password" autocomplete="current-password" required bind:value=current/></label>
+            <label>"New password"<input data-testid="password-new" type="password" autocomplete="new-password" minlength="10" required bind:value=new/></label>
+            {move || error.get().map(|e| view! { <p class="error" data-testid="password-error">{e}</p> })}
+            <button class="btn" data-testid="password-submit" disabled=move || busy.get()>"Change password"</button>
+            <Show when=move || done.get()>
+                <p class="muted" data-testid="password-changed">"Password changed: your other logins were signed out."</p>
+            </Show>
+        </form>
+    }
+}
+
+/// The admin disables a user (their logins and open sessions end) or enables them again.
+#[component]
+fn DisableUser() -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let disabled = RwSignal::new(true);
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = on_submit(busy, error, move || {
+        let (n, d) = (name.get_untracked().trim().to_string(), disabled.get_untracked());
+        done.set(None);
+        Ok(async move {
+            let path = format!("/api/admin/users/{}", js_sys::encode_uri_component(&n));
+            api::patch::<Value>(&path, &UserChange { disabled: d }).await?;
+            done.try_set(Some(if d { format!("{n} is disabled and signed out everywhere.") } else { format!("{n} may log in again.") }));
+            Ok(())
+        })
+    });
+    view! {
+        <h2 class="section">"Disable a user"</h2>
+        <form class="form" data-testid="disable-user" on:submit=submit>
+            <label>"Name"<input data-testid="disable-name" autocomplete="off" required bind:value=name/></label>
+            <label class="check"><input type="checkbox" data-testid="disable-flag" bind:checked=disabled/>" Disabled (uncheck to enable again)"</label>
+            {move || error.get().map(|e| view! { <p class="error" data-testid="disable-error">{e}</p> })}
+            <button class="btn" data-testid="disable-submit" disabled=move || busy.get()>"Apply"</button>
+            {move || done.get().map(|m| view! { <p class="muted" data-testid="disable-done">{m}</p> })}
+        </form>
+    }
+}
+
 /// The admin adds users (sign-up is closed after the first). Others are told it is the admin's.
 #[component]
 pub fn Users() -> impl IntoView {
@@ -151,7 +215,9 @@ pub fn Users() -> impl IntoView {
                         <li data-testid="user-added">{format!("Added {n}")}{a.then_some(" (administrator)")}</li>
                     }).collect_view()}
                 </ul>
+                <DisableUser/>
             </Show>
+            <OwnPassword/>
         </section>
     }
 }
