@@ -52,37 +52,29 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_os_string()).collect();
     let command = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
-    if safe_git::shows_diffs(&command) {
-        args.splice(1..1, safe_git::DIFF_FLAGS.iter().map(Into::into));
-    }
     // The repository's filter drivers, read first (reading config runs nothing), then switched off.
-    let filters = match run(dir, &[], safe_git::LIST_FILTERS.iter().map(Into::into).collect(), "config").await {
+    let filters = match run(dir, &[], safe_git::LIST_FILTERS, "config").await {
         Ok(listing) => safe_git::filter_overrides(&String::from_utf8_lossy(&listing)),
         Err(GitError::Failed { .. }) => vec![], // exit 1: no filter is configured
         Err(e) => return Err(e),
     };
-    run(dir, &filters, args, &command).await
+    run(dir, &filters, &args, &command).await
 }
 
 /// Runs one hardened git command (the overrides of [`safe_git`], then `extra` as `-c`).
-async fn run(dir: &Path, extra: &[String], args: Vec<std::ffi::OsString>, command: &str) -> Result<Vec<u8>, GitError> {
+async fn run<S: AsRef<OsStr>>(dir: &Path, extra: &[String], args: &[S], command: &str) -> Result<Vec<u8>, GitError> {
     let command = command.to_string();
     let mut cmd = tokio::process::Command::new("git");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with(safe_git::ENV_CLEARED_PREFIX) {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.envs(safe_git::ENV.iter().copied());
-    for setting in safe_git::CONFIG.iter().map(|s| s.to_string()).chain(extra.iter().cloned()) {
-        cmd.arg("-c").arg(setting);
+    for (key, _) in std::env::vars_os().filter(|(k, _)| safe_git::clears(k)) {
+        cmd.env_remove(key);
     }
     let mut child = cmd
+        .envs(safe_git::ENV.iter().copied())
         .arg("-C")
         .arg(dir)
-        .args(&args)
+        .args(safe_git::args(extra, args))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -13,20 +13,13 @@ use crate::error::{KataError, Result};
 /// One hardened git command in `dir`, with `extra` `-c` settings.
 fn run(dir: &Path, extra: &[String], args: &[&str]) -> std::io::Result<Output> {
     let mut cmd = Command::new("git");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with(safe_git::ENV_CLEARED_PREFIX) {
-            cmd.env_remove(key);
-        }
+    for (key, _) in std::env::vars_os().filter(|(k, _)| safe_git::clears(k)) {
+        cmd.env_remove(key);
     }
-    cmd.envs(safe_git::ENV.iter().copied());
-    for setting in safe_git::CONFIG.iter().map(|s| s.to_string()).chain(extra.iter().cloned()) {
-        cmd.arg("-c").arg(setting);
-    }
-    let mut args: Vec<&str> = args.to_vec();
-    if args.first().is_some_and(|a| safe_git::shows_diffs(a)) {
-        args.splice(1..1, safe_git::DIFF_FLAGS.iter().copied());
-    }
-    cmd.args(&args).current_dir(dir).output()
+    cmd.envs(safe_git::ENV.iter().copied())
+        .args(safe_git::args(extra, args))
+        .current_dir(dir)
+        .output()
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {

@@ -40,6 +40,31 @@ pub const ENV: &[(&str, &str)] = &[
 /// `GIT_SSH_COMMAND`, `GIT_CONFIG_PARAMETERS`...): the command is exactly what is built here.
 pub const ENV_CLEARED_PREFIX: &str = "GIT_";
 
+/// Whether an inherited environment variable is removed before git runs.
+pub fn clears(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with(ENV_CLEARED_PREFIX)
+}
+
+/// The arguments of one hardened git command: `-c` for each of [`CONFIG`] and then `extra` (the
+/// [`filter_overrides`]), then `command` with [`DIFF_FLAGS`] after a subcommand that shows diffs.
+pub fn args<S: AsRef<std::ffi::OsStr>>(extra: &[String], command: &[S]) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(2 * (CONFIG.len() + extra.len()) + command.len() + DIFF_FLAGS.len());
+    for setting in CONFIG.iter().copied().chain(extra.iter().map(String::as_str)) {
+        out.push("-c".into());
+        out.push(setting.into());
+    }
+    let mut command = command.iter().map(|a| a.as_ref().to_os_string());
+    if let Some(sub) = command.next() {
+        let diffs = sub.to_str().is_some_and(shows_diffs);
+        out.push(sub);
+        if diffs {
+            out.extend(DIFF_FLAGS.iter().map(Into::into));
+        }
+    }
+    out.extend(command);
+    out
+}
+
 /// Flags for the commands that show diffs (`diff`, `log`, `show`): no external diff program, no
 /// textconv filter (both configurable per path through `.gitattributes`).
 pub const DIFF_FLAGS: &[&str] = &["--no-ext-diff", "--no-textconv"];
@@ -74,6 +99,18 @@ pub fn filter_overrides(listing: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_overrides_come_first_and_diffs_get_their_flags() {
+        let a = args(&["filter.x.clean=".to_string()], &["diff", "--name-status"]);
+        let a: Vec<&str> = a.iter().map(|s| s.to_str().unwrap()).collect();
+        assert_eq!(a[..2], ["-c", "core.fsmonitor=false"]);
+        let n = 2 * (CONFIG.len() + 1);
+        assert_eq!(a[n - 2..n], ["-c", "filter.x.clean="]);
+        assert_eq!(a[n..], ["diff", "--no-ext-diff", "--no-textconv", "--name-status"]);
+        let status = args(&[], &["status"]);
+        assert_eq!(status.last().map(|s| s.to_str().unwrap()), Some("status"));
+    }
 
     #[test]
     fn every_filter_driver_is_switched_off() {
