@@ -119,20 +119,24 @@ impl Gate {
 
     /// The verdict before any human (the module doc lists the rules in order).
     pub fn pre_tool_use(&self, tool: &str, input: &Value) -> Verdict {
+        self.verdict(tool, input, &self.subject(tool, input))
+    }
+
+    /// [`Self::pre_tool_use`] for a call whose subject is already read.
+    fn verdict(&self, tool: &str, input: &Value, subject: &Subject) -> Verdict {
         if tool == QUESTION_TOOL {
             return Verdict::Ask("a question needs a person's answer".into());
         }
-        let subject = self.subject(tool, input);
-        if let Some(reason) = self.denied(tool, &subject) {
+        if let Some(reason) = self.denied(tool, subject) {
             return Verdict::Deny(reason);
         }
         if self.mode == PermissionMode::BypassPermissions {
             return Verdict::Allow;
         }
-        if let Some(reason) = self.always_asks(&subject) {
+        if let Some(reason) = self.always_asks(subject) {
             return Verdict::Ask(reason);
         }
-        if self.allowed(tool, input, &subject) {
+        if self.allowed(tool, input, subject) {
             return Verdict::Allow;
         }
         let edit_inside = EDIT_TOOLS.contains(&tool) && matches!(subject, Subject::File(FileTarget::Inside { .. }));
@@ -160,11 +164,13 @@ impl Gate {
     /// Returns the answer when there is one, and the events to announce either way.
     pub fn permission(&mut self, req: PermissionRequest) -> (Option<Answer>, Vec<GatewayEvent>) {
         let id = req.tool_use_id.clone();
-        match self.pre_tool_use(&req.tool_name, &req.input) {
+        // The path is resolved on disk once, for the verdict and for the grants offered.
+        let subject = self.subject(&req.tool_name, &req.input);
+        match self.verdict(&req.tool_name, &req.input, &subject) {
             Verdict::Allow => (Some(allow_answer(&req.request_id, &id, req.input, BY_POLICY, vec![])), vec![]),
             Verdict::Deny(reason) => (Some(deny_answer(&req.request_id, &id, &reason, BY_POLICY)), vec![]),
             Verdict::Ask(reason) => {
-                let offers = self.offers(&req.tool_name, &req.input);
+                let offers = offers(&req.tool_name, &req.input, subject);
                 let event = if req.tool_name == QUESTION_TOOL {
                     GatewayEvent::Question { tool_call_id: id.clone(), questions: questions_of(&req.input) }
                 } else {
@@ -350,39 +356,39 @@ impl Gate {
             Subject::Other => rules.iter().any(|r| r.is_whole_tool(tool)) || self.grants.iter().any(|g| g.covers_input(tool, input)),
         }
     }
+}
 
-    /// The choices "approve for this session" offers for a call: never wider than what is shown.
-    fn offers(&self, tool: &str, input: &Value) -> Vec<SessionGrant> {
-        let offer = |grants: Vec<Grant>| {
-            let parts: Vec<String> = grants.iter().map(Grant::describe).collect();
-            SessionGrant { summary: format!("{tool}: {}", parts.join(", ")), grants }
-        };
-        match self.subject(tool, input) {
-            _ if tool == QUESTION_TOOL => vec![],
-            Subject::Command(Ok(parts)) => {
-                let exact: Vec<Grant> = parts.iter().map(|p| Grant::Command { words: p.words.clone() }).collect();
-                let prefixed: Vec<Grant> = parts.iter().map(|p| command_grant(&p.words)).collect();
-                let mut offers = vec![offer(dedup(prefixed.clone()))];
-                if prefixed != exact {
-                    offers.push(offer(dedup(exact)));
-                }
-                offers
+/// The choices "approve for this session" offers for a call: never wider than what is shown.
+fn offers(tool: &str, input: &Value, subject: Subject) -> Vec<SessionGrant> {
+    let offer = |grants: Vec<Grant>| {
+        let parts: Vec<String> = grants.iter().map(Grant::describe).collect();
+        SessionGrant { summary: format!("{tool}: {}", parts.join(", ")), grants }
+    };
+    match subject {
+        _ if tool == QUESTION_TOOL => vec![],
+        Subject::Command(Ok(parts)) => {
+            let exact: Vec<Grant> = parts.iter().map(|p| Grant::Command { words: p.words.clone() }).collect();
+            let prefixed: Vec<Grant> = parts.iter().map(|p| command_grant(&p.words)).collect();
+            let mut offers = vec![offer(dedup(prefixed.clone()))];
+            if prefixed != exact {
+                offers.push(offer(dedup(exact)));
             }
-            Subject::Command(Err(_)) | Subject::File(FileTarget::Outside { .. }) => vec![],
-            Subject::File(FileTarget::Inside { rel, .. }) if is_protected(&rel) => vec![],
-            Subject::File(FileTarget::Inside { rel, .. }) => {
-                let tool = tool.to_string();
-                if matches!(tool.as_str(), "Glob" | "Grep") {
-                    return vec![offer(vec![Grant::Directory { tool, path: rel }])];
-                }
-                let dir = rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
-                vec![
-                    offer(vec![Grant::File { tool: tool.clone(), path: rel }]),
-                    offer(vec![Grant::Directory { tool, path: dir }]),
-                ]
-            }
-            Subject::Host(_) | Subject::Other => vec![offer(vec![Grant::Input { tool: tool.to_string(), input: input.clone() }])],
+            offers
         }
+        Subject::Command(Err(_)) | Subject::File(FileTarget::Outside { .. }) => vec![],
+        Subject::File(FileTarget::Inside { rel, .. }) if is_protected(&rel) => vec![],
+        Subject::File(FileTarget::Inside { rel, .. }) => {
+            let tool = tool.to_string();
+            if matches!(tool.as_str(), "Glob" | "Grep") {
+                return vec![offer(vec![Grant::Directory { tool, path: rel }])];
+            }
+            let dir = rel.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+            vec![
+                offer(vec![Grant::File { tool: tool.clone(), path: rel }]),
+                offer(vec![Grant::Directory { tool, path: dir }]),
+            ]
+        }
+        Subject::Host(_) | Subject::Other => vec![offer(vec![Grant::Input { tool: tool.to_string(), input: input.clone() }])],
     }
 }
 
