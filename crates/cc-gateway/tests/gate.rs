@@ -198,6 +198,20 @@ async fn killed_and_resumed(stack: &Stack, id: &str, mut runner: RunnerProcess, 
     (runner, next)
 }
 
+/// Waits until Claude Code has written `word` into one of its transcripts: the history the
+/// resumed session must carry is the one the CLI had recorded when it was killed.
+async fn until_recorded(stack: &Stack, word: &str) {
+    let projects = stack.sandbox.config_dir().join("projects");
+    let recorded = || {
+        std::fs::read_dir(&projects).into_iter().flatten().flatten().any(|dir| {
+            std::fs::read_dir(dir.path()).into_iter().flatten().flatten().any(|f| {
+                f.path().extension().is_some_and(|e| e == "jsonl") && std::fs::read_to_string(f.path()).is_ok_and(|t| t.contains(word))
+            })
+        })
+    };
+    wait_until("the CLI to record the turn", recorded).await;
+}
+
 /// The events after the kill close the killed turn: an error and a failed result first.
 fn closes_the_killed_turn(c: &SocketClient) {
     let first: Vec<&GatewayEvent> = c.events.iter().take(2).map(|e| &e.event).collect();
@@ -211,6 +225,7 @@ async fn a_runner_killed_during_the_first_turn_resumes_with_its_history() {
     let (runner, mut c) = started(&stack, "kill-first").await;
     c.send(&text("c1", "remember the word KESTREL [[slow ms=300 chunks=30]]")).await;
     c.until("the first turn streams", |e| matches!(e, GatewayEvent::MessageDelta { .. })).await;
+    until_recorded(&stack, "KESTREL").await;
     let (_runner, c2) = killed_and_resumed(&stack, "kill-first", runner, &c, "which word?").await;
     closes_the_killed_turn(&c2);
     let last = stack.model.message_requests().last().unwrap().body.to_string();
@@ -231,6 +246,7 @@ async fn a_runner_killed_during_a_parked_approval_resumes_and_the_request_expire
     let (runner, mut c) = started(&stack, "kill-parked").await;
     c.send(&text("c1", "remember the word OSPREY [[tool:bash cmd=\"touch parked.txt\"]]")).await;
     let call = request(&mut c).await;
+    until_recorded(&stack, "OSPREY").await;
     let (_runner, c2) = killed_and_resumed(&stack, "kill-parked", runner, &c, "which word?").await;
     assert!(
         c2.events.iter().any(|e| e.event == GatewayEvent::ToolResolved { tool_call_id: call.id.clone(), decision: Decision::Expired, by: "policy".into() }),
@@ -249,6 +265,7 @@ async fn a_runner_killed_during_a_later_turn_resumes_with_its_history() {
     c.send(&text("c2", "and now stream slowly [[slow ms=300 chunks=30]]")).await;
     c.until("the second turn streams", |e| matches!(e, GatewayEvent::Status { state: RunnerState::Running })).await;
     c.until("deltas", |e| matches!(e, GatewayEvent::MessageDelta { .. })).await;
+    until_recorded(&stack, "HERON").await;
     let (_runner, c2) = killed_and_resumed(&stack, "kill-later", runner, &c, "which word?").await;
     closes_the_killed_turn(&c2);
     assert!(stack.model.message_requests().last().unwrap().body.to_string().contains("HERON"));
