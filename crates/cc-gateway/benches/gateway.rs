@@ -51,7 +51,7 @@ async fn turn(port: u16, id: &str, client_id: &str, first: bool, lines: u64, rat
         let config = serde_json::from_value(serde_json::json!({"project": "bench"})).unwrap();
         ws.send(send(GatewayCommand::Create { config })).await.unwrap();
     }
-    ws.send(send(GatewayCommand::Attach { after_seq: u64::MAX / 2 })).await.unwrap();
+    ws.send(send(GatewayCommand::Attach { after_seq: u64::MAX / 2, batches: false })).await.unwrap();
     ws.send(send(GatewayCommand::Message { client_id: client_id.into(), content: vec![ContentBlock::text(format!("{lines} {rate}"))] })).await.unwrap();
     let mut latencies_us = Vec::new();
     let mut first_at = None;

@@ -11,7 +11,7 @@ use support::*;
 
 async fn create(c: &mut WsClient) {
     c.send(&GatewayCommand::Create { config: config() }).await;
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0, batches: false }).await;
     c.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
 }
 
@@ -52,7 +52,7 @@ async fn bad_frames_and_bad_sessions_get_errors_and_the_link_stays() {
     let stack = Stack::new().await;
     let daemon = stack.daemon(0, &[]).await;
     let mut c = WsClient::connect(daemon.port, "never-created").await;
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0, batches: false }).await;
     assert!(matches!(c.control().await, GatewayControl::Error { code: ErrorCode::NotFound, .. }));
     let mut bad = config();
     bad.project = "../etc".into();
@@ -91,7 +91,7 @@ async fn restart_mid_stream(signal: i32) {
 
     let daemon = stack.daemon(port, &[]).await;
     let mut c = WsClient::connect(daemon.port, &id).await;
-    c.send(&GatewayCommand::Attach { after_seq: held.last().unwrap().seq }).await;
+    c.send(&GatewayCommand::Attach { after_seq: held.last().unwrap().seq, batches: false }).await;
     c.until("the turn's result", is_result).await;
     let pid_after = runner_pid(&http_get(port, &format!("/sessions/{id}/status"), Some(TOKEN)).await.unwrap().1);
     assert_eq!(pid_before, pid_after, "the same runner kept serving");
@@ -125,7 +125,7 @@ async fn a_pending_approval_survives_a_daemon_restart() {
 
     let daemon = stack.daemon(port, &[]).await;
     let mut c = WsClient::connect(daemon.port, "pending").await;
-    c.send(&GatewayCommand::Attach { after_seq: held.last().unwrap().seq }).await;
+    c.send(&GatewayCommand::Attach { after_seq: held.last().unwrap().seq, batches: false }).await;
     c.send(&GatewayCommand::ToolApprove { tool_call_id: id, scope: Scope::Once, grant: None, by: Some("bob".into()) }).await;
     c.until("result", is_result).await;
     assert_eq!(std::fs::read_to_string(stack.repo().join("later.txt")).unwrap(), "approved later");
@@ -211,7 +211,7 @@ async fn an_idle_runner_exits_and_the_next_message_resumes_it() {
     let held = c.last_seq();
 
     let mut c = WsClient::connect(daemon.port, "idle").await;
-    c.send(&GatewayCommand::Attach { after_seq: held }).await;
+    c.send(&GatewayCommand::Attach { after_seq: held, batches: false }).await;
     c.send(&text("c2", "which word?")).await;
     c.until("result", is_result).await;
     assert!(stack.model.message_requests().last().unwrap().body.to_string().contains("OTTER"), "resumed with --resume");
@@ -234,4 +234,28 @@ async fn runners_start_after_the_binary_is_replaced_under_the_daemon() {
     create(&mut c).await;
     c.send(&text("c1", "hello after the upgrade")).await;
     c.until("result", is_result).await;
+}
+
+/// A DO that asks for `batches` gets what is ready as one `events` frame through the daemon (a
+/// replay is all ready at once); a peer that does not ask keeps one frame per event.
+#[tokio::test]
+async fn a_replay_to_a_batch_reading_peer_is_one_events_frame() {
+    let stack = Stack::new().await;
+    let daemon = stack.daemon(0, &[]).await;
+    let mut c = WsClient::connect(daemon.port, "batched").await;
+    create(&mut c).await;
+    c.send(&text("c1", "hello there")).await;
+    c.until("result", is_result).await;
+    let singles = c.events.clone();
+    assert!(singles.len() >= 5, "a turn's worth of events: {}", singles.len());
+    drop(c);
+    let mut b = WsClient::connect(daemon.port, "batched").await;
+    b.send(&GatewayCommand::Attach { after_seq: 0, batches: true }).await;
+    match b.next_frame("the replay").await {
+        Some(shared_types::GatewayFrame::Events(batch)) => {
+            // (the turn's last `session.status` may have come after the first link stopped reading)
+            assert_eq!(&batch.events[..singles.len()], &singles[..], "the same events, in order, in one frame");
+        }
+        other => panic!("expected one events frame, got {other:?}"),
+    }
 }

@@ -169,7 +169,7 @@ async fn kata_hooks_run_from_the_runners_own_settings() {
 
     let mut runner = stack.start_runner_with_env("kata-hooks", Some(&repo), &[("PATH", &path)]);
     let mut c = SocketClient::connect(&stack.socket("kata-hooks")).await;
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0, batches: false }).await;
     c.send(&GatewayCommand::Create { config: support::config() }).await;
     c.send(&text("c1", "hello kata")).await;
     c.until("idle after the turn", |e| *e == GatewayEvent::Status { state: RunnerState::Idle }).await;

@@ -151,7 +151,7 @@ async fn a_killed_runner_leaves_no_cli_and_the_next_runner_resumes() {
 
     let mut runner = stack.start_runner("resume", None);
     let mut c = SocketClient::connect(&stack.socket("resume")).await;
-    c.send(&GatewayCommand::Attach { after_seq: last }).await;
+    c.send(&GatewayCommand::Attach { after_seq: last, batches: false }).await;
     c.send(&text("c2", "what was the word?")).await;
     c.until("result", is_result).await;
     assert_eq!(c.seqs()[0], last + 1, "seq continues after the DO's cursor");
@@ -168,7 +168,7 @@ async fn a_reattaching_peer_gets_exactly_what_it_missed() {
     c.until("result", is_result).await;
     let all = c.seqs();
     let mut late = SocketClient::connect(&stack.socket("replay")).await;
-    late.send(&GatewayCommand::Attach { after_seq: 2 }).await;
+    late.send(&GatewayCommand::Attach { after_seq: 2, batches: false }).await;
     late.until("replayed result", is_result).await;
     assert_eq!(late.seqs(), all[2..].to_vec(), "everything after its cursor, once, in order");
     runner.kill().unwrap();
@@ -205,7 +205,7 @@ async fn session_grants_survive_a_runner_restart() {
 
     let mut runner = stack.start_runner("grants", None);
     let mut c = SocketClient::connect(&stack.socket("grants")).await;
-    c.send(&GatewayCommand::Attach { after_seq: u64::MAX / 2 }).await;
+    c.send(&GatewayCommand::Attach { after_seq: u64::MAX / 2, batches: false }).await;
     c.send(&text("c2", cmd)).await;
     c.until("result", is_result).await;
     assert!(!c.events.iter().any(|e| tool_request_id(&e.event).is_some()), "the grant answered: nobody was asked");
@@ -277,7 +277,7 @@ async fn the_socket_is_private_and_the_cli_gets_a_clean_environment() {
     let mut c = SocketClient::connect(&stack.socket("env")).await;
     let mode = std::fs::metadata(stack.socket("env")).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the session socket is the gateway user's only");
-    c.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    c.send(&GatewayCommand::Attach { after_seq: 0, batches: false }).await;
     c.send(&GatewayCommand::Create { config: config() }).await;
     c.send(&text("c1", "hello")).await;
     c.until("result", is_result).await;

@@ -21,6 +21,8 @@ pub struct Browser {
     /// Every error frame received.
     pub errors: Vec<(ErrorCode, String, Option<String>)>,
     pub snapshots: usize,
+    /// How many frames carried events (one per batch).
+    pub frames: usize,
     /// When each event arrived (for the bench), parallel to `events`.
     pub arrivals: Vec<std::time::Instant>,
 }
@@ -34,7 +36,7 @@ impl Browser {
     /// Reopens with the state a previous socket left (its cursor, transcript, unacked commands).
     pub async fn resume(port: u16, session_id: &str, cookie: &str, sync: SessionSync, events: Vec<EventEnvelope>) -> Browser {
         let ws = connect(port, session_id, cookie).await.unwrap_or_else(|e| panic!("browser socket: {e}"));
-        let mut browser = Browser { ws, sync, events, errors: Vec::new(), snapshots: 0, arrivals: Vec::new() };
+        let mut browser = Browser { ws, sync, events, errors: Vec::new(), snapshots: 0, frames: 0, arrivals: Vec::new() };
         for frame in browser.sync.on_open() {
             browser.send_raw(&codec::encode(&frame)).await;
         }
@@ -92,9 +94,13 @@ impl Browser {
     async fn on_text(&mut self, text: &str) {
         let frame = codec::decode_server_frame(text).unwrap_or_else(|e| panic!("the DO sent an unreadable frame ({e}): {}", &text[..text.len().min(200)]));
         match &frame {
-            ServerFrame::Event { seq, event, .. } => {
-                self.events.push(EventEnvelope { seq: *seq, event: event.clone() });
-                self.arrivals.push(std::time::Instant::now());
+            ServerFrame::Event { .. } | ServerFrame::Events { .. } => {
+                let at = std::time::Instant::now();
+                for (seq, event) in frame.events() {
+                    self.events.push(EventEnvelope { seq, event: event.clone() });
+                    self.arrivals.push(at);
+                }
+                self.frames += 1;
             }
             ServerFrame::Error { code, message, request_id } => self.errors.push((*code, message.clone(), request_id.clone())),
             ServerFrame::Snapshot { .. } => self.snapshots += 1,

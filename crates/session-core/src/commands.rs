@@ -27,8 +27,9 @@ pub const MAX_ANSWERS: usize = 32;
 /// What a valid browser frame asks the Durable Object to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Accepted {
-    /// Send the snapshot and the events after this cursor.
-    Sync { after_seq: u64 },
+    /// Send the snapshot and the events after this cursor (in `events` batches when the client
+    /// reads them).
+    Sync { after_seq: u64, batches: bool },
     Pong,
     /// Queue this for the gateway under `key` (see `queue`).
     Forward { key: String, command: GatewayCommand },
@@ -62,7 +63,7 @@ pub fn accept(
         return Ok(Err(refusal));
     }
     Ok(match &frame.command {
-        ClientCommand::Sync { after_seq } => Ok(Accepted::Sync { after_seq: *after_seq }),
+        ClientCommand::Sync { after_seq, batches } => Ok(Accepted::Sync { after_seq: *after_seq, batches: *batches }),
         ClientCommand::Ping => Ok(Accepted::Pong),
         ClientCommand::Message { client_id, content } => message(client_id, content),
         ClientCommand::ToolApprove { tool_call_id, scope, grant } => {

@@ -8,6 +8,7 @@
 //! - [`sqlite`] (feature `rusqlite`): [`Sql`] on native SQLite, refusing what a Durable Object
 //!   refuses, so the tests prove the core stays within the limits.
 //! - [`schema`]: the `schema_version` row and the idempotent migrations run on every wake.
+//! - [`batch`]: a gateway `events` frame read in one pass, each element on its own.
 //! - [`log`]: the event log keyed by seq: idempotent inserts, chunked big events, the
 //!   contiguous seq, pages bounded by count and bytes ([`chunk`] splits and joins).
 //! - [`status`]: the runner's facts and the derived [`shared_types::SessionStatus`].
@@ -22,6 +23,7 @@
 //! **Architecture invariant:** nothing here reads a clock, opens a socket or knows about
 //! workers-rs; every timestamp comes in as an argument and every effect goes out in an [`Output`].
 
+pub mod batch;
 pub mod chunk;
 pub mod commands;
 pub mod config;

@@ -12,6 +12,7 @@
 
 use shared_types::{EventEnvelope, GatewayEvent};
 
+use crate::batch::Incoming;
 use crate::chunk::{self, Chunks, INLINE_BYTES};
 use crate::error::{CoreError, Result};
 use crate::sql::{self, Row, Sql};
@@ -30,11 +31,57 @@ const MAX_TYPE_CHARS: usize = 100;
 
 /// Stores an event; returns whether it was new (a duplicate seq is ignored, first copy wins).
 pub fn insert(db: &mut impl Sql, envelope: &EventEnvelope) -> Result<bool> {
-    let seq = envelope.seq;
+    let body = serde_json::to_string(&envelope.event).map_err(|e| CoreError::corrupt("event", e))?;
+    insert_body(db, envelope.seq, envelope.event.type_name(), body)
+}
+
+/// The most event JSON one batched `INSERT` binds: the batch goes to SQLite as one JSON array
+/// parameter, kept within the statement limit although a parameter is not statement text.
+pub const BATCH_STATEMENT_BYTES: usize = 96 * 1024;
+
+const INSERT_BATCH: &str = "INSERT OR IGNORE INTO events (seq, kind, body, parts, size) \
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 0, \
+     length(CAST(json_extract(value, '$[2]') AS BLOB)) FROM json_each(?)";
+
+/// Stores events that arrived together in as few statements as their size allows: one
+/// `INSERT ... SELECT ... FROM json_each(?)` per [`BATCH_STATEMENT_BYTES`] of them (SQLite
+/// reads the JSON; the body it stores is the event's JSON, minified). An event larger than
+/// that is stored on its own (chunked above the row limit). Duplicates are ignored, first copy
+/// wins, as with [`insert`]; returns how many statements it took.
+pub fn insert_batch(db: &mut impl Sql, events: &[&Incoming<'_>]) -> Result<usize> {
+    fn flush(db: &mut impl Sql, param: &mut String) -> Result<usize> {
+        if param.is_empty() {
+            return Ok(0);
+        }
+        param.push(']');
+        sql::exec(db, INSERT_BATCH, &[std::mem::take(param).into()])?;
+        Ok(1)
+    }
+    let mut statements = 0;
+    let mut param = String::new();
+    for e in events {
+        if e.body.len() + 64 > BATCH_STATEMENT_BYTES {
+            insert_body(db, e.seq, e.event.type_name(), e.body.to_string())?;
+            statements += 1;
+            continue;
+        }
+        if param.len() + e.body.len() + 64 > BATCH_STATEMENT_BYTES {
+            statements += flush(db, &mut param)?;
+        }
+        param.push(if param.is_empty() { '[' } else { ',' });
+        // The type names are plain ASCII: no escaping needed.
+        param.push_str(&format!("[{},\"{}\",", e.seq, e.event.type_name()));
+        param.push_str(&e.body);
+        param.push(']');
+    }
+    statements += flush(db, &mut param)?;
+    Ok(statements)
+}
+
+fn insert_body(db: &mut impl Sql, seq: u64, kind: &str, body: String) -> Result<bool> {
     if !sql::query(db, "SELECT 1 FROM events WHERE seq = ?", &[seq.into()])?.is_empty() {
         return Ok(false);
     }
-    let body = serde_json::to_string(&envelope.event).map_err(|e| CoreError::corrupt("event", e))?;
     let size = body.len() as u64;
     let (body, parts) = if body.len() <= INLINE_BYTES {
         (body, 0)
@@ -44,7 +91,7 @@ pub fn insert(db: &mut impl Sql, envelope: &EventEnvelope) -> Result<bool> {
     sql::exec(
         db,
         "INSERT OR IGNORE INTO events (seq, kind, body, parts, size) VALUES (?, ?, ?, ?, ?)",
-        &[seq.into(), envelope.event.type_name().into(), body.into(), parts.into(), size.into()],
+        &[seq.into(), kind.into(), body.into(), parts.into(), size.into()],
     )?;
     Ok(true)
 }

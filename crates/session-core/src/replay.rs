@@ -14,12 +14,14 @@ use crate::error::Result;
 use crate::log;
 use crate::sql::Sql;
 
-/// A replay in progress: the events `after < seq <= up_to`, each stamped with `status`.
+/// A replay in progress: the events `after < seq <= up_to`, each stamped with `status`; with
+/// `batches`, each page is one `events` frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replay {
     pub after: u64,
     pub up_to: u64,
     pub status: SessionStatus,
+    pub batches: bool,
 }
 
 impl Replay {
@@ -56,10 +58,10 @@ impl Now {
 }
 
 /// The answer to `sync{after_seq}`: the snapshot to send first, and the replay that follows.
-pub fn sync(db: &mut impl Sql, cfg: &CoreConfig, now: &Now, after_seq: u64) -> Result<(ServerFrame, Replay)> {
+pub fn sync(db: &mut impl Sql, cfg: &CoreConfig, now: &Now, after_seq: u64, batches: bool) -> Result<(ServerFrame, Replay)> {
     let up_to = now.contiguous_seq;
     let after = after_seq.min(up_to);
-    let replay = Replay { after, up_to, status: now.status };
+    let replay = Replay { after, up_to, status: now.status, batches };
     let (events, bytes) = log::backlog(db, after, up_to)?;
     if events <= cfg.far_behind_events && bytes <= cfg.far_behind_bytes {
         return Ok((now.snapshot(), replay));
@@ -83,8 +85,8 @@ pub fn next_page(db: &mut impl Sql, cfg: &CoreConfig, replay: &mut Replay) -> Re
         return Ok(None);
     };
     replay.after = last;
-    let status = replay.status;
-    Ok(Some(events.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }).collect()))
+    let page = ServerFrame::Events { status: replay.status, events };
+    Ok(Some(if replay.batches { vec![page] } else { page.into_single_events() }))
 }
 
 /// The `fold` of every event up to `up_to`, read page by page.

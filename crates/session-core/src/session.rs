@@ -5,14 +5,15 @@
 
 use shared_types::codec;
 use shared_types::{
-    ClientFrame, ErrorCode, GatewayCommand, GatewayFrame, PendingRequest, ServerFrame, SessionConfig, SessionMeta,
+    ClientFrame, ErrorCode, EventEnvelope, GatewayCommand, GatewayFrame, PendingRequest, ServerFrame, SessionConfig, SessionMeta,
     SessionStatus, TimestampMs, Transcript,
 };
 use shared_types::gateway::GatewayControl;
 
+use crate::batch::{self, Element, Incoming};
 use crate::commands::{self, Accepted};
 use crate::config::CoreConfig;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 use crate::index::{IndexRow, IndexState};
 use crate::link::{AlarmStep, Link, LinkAction};
 use crate::pending::{self, PendingKind};
@@ -151,9 +152,9 @@ impl<S: Sql> SessionCore<S> {
         match commands::accept(&mut self.db, &view.facts, self.cfg.max_queued_commands, frame, user)? {
             Err(refusal) => out.error(refusal.code, refusal.message, request_id),
             Ok(Accepted::Pong) => out.reply.push(ServerFrame::Pong),
-            Ok(Accepted::Sync { after_seq }) => {
+            Ok(Accepted::Sync { after_seq, batches }) => {
                 if let Some(now_view) = self.now_view(&view)? {
-                    let (snapshot, replay) = replay::sync(&mut self.db, &self.cfg, &now_view, after_seq)?;
+                    let (snapshot, replay) = replay::sync(&mut self.db, &self.cfg, &now_view, after_seq, batches)?;
                     out.reply.push(snapshot);
                     out.replay = Some(replay);
                 }
@@ -191,7 +192,7 @@ impl<S: Sql> SessionCore<S> {
                 None => out.notes.push("no session config stored: session.create not sent".into()),
             }
         }
-        out.to_gateway.push(GatewayCommand::Attach { after_seq: view.facts.contiguous_seq });
+        out.to_gateway.push(GatewayCommand::Attach { after_seq: view.facts.contiguous_seq, batches: true });
         for (key, command) in queue::waiting_commands(&mut self.db)? {
             if queue::is_fire_and_forget(&command) {
                 queue::remove(&mut self.db, &key)?;
@@ -201,74 +202,134 @@ impl<S: Sql> SessionCore<S> {
         self.finish(out, before, now)
     }
 
-    /// A text frame from the gateway. A numbered event that does not decode (a newer variant, an
-    /// oversize frame, invalid fields) is stored as it came and counted like any other, so that
-    /// the session never stalls on it; only a frame with no readable seq is dropped.
+    /// A text frame from the gateway: one numbered event, an `events` batch, or a control
+    /// frame. A numbered event that does not decode (a newer variant, an oversize frame, invalid
+    /// fields) is stored as it came and counted like any other, so that the session never stalls
+    /// on it; only a frame (or batch element) with no readable seq is dropped.
     pub fn on_gateway_text(&mut self, text: &str, now: TimestampMs) -> Result<Output> {
+        if let Some(batch) = batch::parse(text) {
+            return match batch {
+                Ok(elements) => self.on_gateway_elements(elements, now),
+                Err(reason) => self.noted(format!("gateway frame ignored: {reason}"), now),
+            };
+        }
         match codec::decode_gateway_frame(text) {
             Ok(frame) => self.on_gateway_frame(frame, now),
             Err(e) => match log::numbered(text) {
-                Some((seq, original_type)) => self.on_unreadable_event(seq, text, original_type, &e.to_string(), now),
-                None => {
-                    let before = self.status_before()?;
-                    let mut out = Output::new();
-                    out.notes.push(format!("unreadable gateway frame ignored (it has no seq to count): {e}"));
-                    self.finish(out, before, now)
+                Some((seq, original_type)) => {
+                    let element = Element::Unreadable { seq, raw: text, original_type, reason: e.to_string() };
+                    self.on_gateway_elements(vec![element], now)
                 }
+                None => self.noted(format!("unreadable gateway frame ignored (it has no seq to count): {e}"), now),
             },
         }
     }
 
-    /// A numbered event that could not be read: stored raw with its `session.unknown` stand-in,
-    /// then applied, acked and broadcast as it becomes contiguous. Reported once (a resent copy
-    /// is a duplicate). A storage error is returned and nothing is acked: the gateway resends.
-    fn on_unreadable_event(
-        &mut self,
-        seq: u64,
-        raw: &str,
-        original_type: Option<String>,
-        reason: &str,
-        now: TimestampMs,
-    ) -> Result<Output> {
-        let before = self.status_before()?;
-        let mut link = Link::load(&mut self.db)?;
-        link.received(now);
-        link.save(&mut self.db)?;
-        let mut out = Output::new();
-        let what = original_type.as_deref().map_or_else(|| "an event".to_string(), |t| format!("a {t:?} event"));
-        if log::insert_unreadable(&mut self.db, seq, raw, original_type.clone(), reason)? {
-            out.notes.push(format!(
-                "{what} at seq {seq} could not be read ({reason}); stored as it came ({} bytes) and shown as session.unknown",
-                raw.len()
-            ));
-            let view = self.advance(&mut out)?;
-            return self.finish_with(out, before, now, view);
+    /// A decoded gateway frame: store the events, apply what became contiguous, ack, broadcast.
+    pub fn on_gateway_frame(&mut self, frame: GatewayFrame, now: TimestampMs) -> Result<Output> {
+        let incoming = |e: EventEnvelope| -> Result<Element<'static>> {
+            let body = serde_json::to_string(&e.event).map_err(|err| CoreError::corrupt("event", err))?;
+            Ok(Element::Event(Incoming { seq: e.seq, event: e.event, body: body.into() }))
+        };
+        match frame {
+            GatewayFrame::Event(envelope) => {
+                let element = incoming(envelope)?;
+                self.on_gateway_elements(vec![element], now)
+            }
+            GatewayFrame::Events(batch) => {
+                let elements = batch.events.into_iter().map(incoming).collect::<Result<Vec<_>>>()?;
+                self.on_gateway_elements(elements, now)
+            }
+            GatewayFrame::Control(GatewayControl::Pong) => self.noted_many(Vec::new(), now),
+            GatewayFrame::Control(GatewayControl::Error { code, message }) => {
+                self.noted(format!("the gateway refused a command ({code:?}): {message}"), now)
+            }
         }
-        self.finish(out, before, now)
     }
 
-    /// A decoded gateway frame: store the event, apply what became contiguous, ack, broadcast.
-    pub fn on_gateway_frame(&mut self, frame: GatewayFrame, now: TimestampMs) -> Result<Output> {
+    /// Numbered events from one gateway frame (one, or a batch), however they arrived: the new
+    /// ones are stored in a constant number of statements ([`log::insert_batch`]), the run that
+    /// continues the contiguous seq is applied from memory (never read back), the facts are
+    /// saved, the ack goes out and browsers get one `events` frame, all once per frame.
+    ///
+    /// An element that cannot be read is stored as it came with its `session.unknown`
+    /// stand-in, reported once (a resent copy is a duplicate). What was stored before this
+    /// frame beyond the contiguous seq (out of order, or unreadable) is read back and applied
+    /// after. A storage error is returned and nothing is acked: the gateway resends.
+    fn on_gateway_elements(&mut self, elements: Vec<Element<'_>>, now: TimestampMs) -> Result<Output> {
         let before = self.status_before()?;
         let mut link = Link::load(&mut self.db)?;
         link.received(now);
         link.save(&mut self.db)?;
         let mut out = Output::new();
-        match frame {
-            GatewayFrame::Event(envelope) if envelope.seq > log::MAX_SEQ => {
-                out.notes.push(format!("event seq {} is beyond {} and was ignored", envelope.seq, log::MAX_SEQ));
-            }
-            GatewayFrame::Event(envelope) => {
-                if log::insert(&mut self.db, &envelope)? {
-                    let view = self.advance(&mut out)?;
-                    return self.finish_with(out, before, now, view);
+        let mut facts = Facts::load(&mut self.db)?;
+        let start = facts.contiguous_seq;
+        let stored_before = log::max_seq(&mut self.db)?;
+        let mut stored_raw = false;
+        let mut fresh = Vec::with_capacity(elements.len());
+        for element in elements {
+            match element {
+                Element::Event(e) if e.seq > log::MAX_SEQ => {
+                    out.notes.push(format!("event seq {} is beyond {} and was ignored", e.seq, log::MAX_SEQ));
                 }
-            }
-            GatewayFrame::Control(GatewayControl::Pong) => {}
-            GatewayFrame::Control(GatewayControl::Error { code, message }) => {
-                out.notes.push(format!("the gateway refused a command ({code:?}): {message}"));
+                Element::Event(e) if e.seq <= start => {} // a duplicate: the first copy won
+                Element::Event(e) => fresh.push(e),
+                Element::Unreadable { seq, .. } if seq <= start => {}
+                Element::Unreadable { seq, raw, original_type, reason } => {
+                    let what = original_type.as_deref().map_or_else(|| "an event".to_string(), |t| format!("a {t:?} event"));
+                    if log::insert_unreadable(&mut self.db, seq, raw, original_type.clone(), &reason)? {
+                        stored_raw = true;
+                        out.notes.push(format!(
+                            "{what} at seq {seq} could not be read ({reason}); stored as it came ({} bytes) and shown as session.unknown",
+                            raw.len()
+                        ));
+                    }
+                }
+                Element::Unnumbered { reason } => out.notes.push(format!("a gateway event was ignored (no seq to count): {reason}")),
             }
         }
+        fresh.sort_by_key(|e| e.seq);
+        fresh.dedup_by_key(|e| e.seq); // keeps the first copy of each seq
+        if !fresh.is_empty() {
+            log::insert_batch(&mut self.db, &fresh.iter().collect::<Vec<_>>())?;
+        }
+        // The run that continues the log and was not stored before this frame: applied as it
+        // came. Anything else waits for the read-back below.
+        let mut applied = Vec::new();
+        for e in fresh {
+            if e.seq != facts.contiguous_seq + 1 || e.seq <= stored_before {
+                break;
+            }
+            pending::apply(&mut self.db, e.seq, &e.event)?;
+            queue::acknowledge(&mut self.db, &e.event)?;
+            facts.apply(e.seq, &e.event);
+            applied.push(EventEnvelope { seq: e.seq, event: e.event });
+        }
+        if stored_raw || stored_before > facts.contiguous_seq {
+            self.apply_stored(&mut facts, &mut applied)?;
+        }
+        if facts.contiguous_seq <= start {
+            return self.finish(out, before, now);
+        }
+        facts.save(&mut self.db)?;
+        out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
+        let view = self.view_with(facts, link)?;
+        out.broadcast.push(ServerFrame::Events { status: view.status(), events: applied });
+        self.finish_with(out, before, now, Some(view))
+    }
+
+    /// An input that only reports something.
+    fn noted(&mut self, note: String, now: TimestampMs) -> Result<Output> {
+        self.noted_many(vec![note], now)
+    }
+
+    fn noted_many(&mut self, notes: Vec<String>, now: TimestampMs) -> Result<Output> {
+        let before = self.status_before()?;
+        let mut link = Link::load(&mut self.db)?;
+        link.received(now);
+        link.save(&mut self.db)?;
+        let mut out = Output::new();
+        out.notes = notes;
         self.finish(out, before, now)
     }
 
@@ -357,33 +418,21 @@ impl<S: Sql> SessionCore<S> {
         self.db
     }
 
-    /// Applies every event that became contiguous, in order; acks and broadcasts them.
-    /// Returns the view after what it applied, when it applied anything (for `finish_with`).
-    fn advance(&mut self, out: &mut Output) -> Result<Option<View>> {
-        let mut facts = Facts::load(&mut self.db)?;
-        let start = facts.contiguous_seq;
-        let mut applied = Vec::new();
+    /// Applies, in order, the stored events that continue the contiguous seq (read back page
+    /// by page): those that arrived before the events they follow, and unreadable stand-ins.
+    fn apply_stored(&mut self, facts: &mut Facts, applied: &mut Vec<EventEnvelope>) -> Result<()> {
         loop {
             let page = log::contiguous_after(&mut self.db, facts.contiguous_seq, self.cfg.page_events, self.cfg.page_bytes)?;
             if page.is_empty() {
-                break;
+                return Ok(());
             }
             for e in &page {
                 pending::apply(&mut self.db, e.seq, &e.event)?;
                 queue::acknowledge(&mut self.db, &e.event)?;
                 facts.apply(e.seq, &e.event);
             }
-            facts.save(&mut self.db)?;
             applied.extend(page);
         }
-        if facts.contiguous_seq <= start {
-            return Ok(None);
-        }
-        out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
-        let view = self.view()?;
-        let status = view.status();
-        out.broadcast.extend(applied.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }));
-        Ok(Some(view))
     }
 
     /// The status before an input: the one the last `finish` left, or read afresh.
@@ -395,9 +444,16 @@ impl<S: Sql> SessionCore<S> {
     }
 
     fn view(&mut self) -> Result<View> {
+        let facts = Facts::load(&mut self.db)?;
+        let link = Link::load(&mut self.db)?;
+        self.view_with(facts, link)
+    }
+
+    /// The view, given the facts and link the caller already holds.
+    fn view_with(&mut self, facts: Facts, link: Link) -> Result<View> {
         Ok(View {
-            facts: Facts::load(&mut self.db)?,
-            link: Link::load(&mut self.db)?,
+            facts,
+            link,
             pending: pending::oldest_kind(&mut self.db)?,
             meta: state::get(&mut self.db, META)?,
             waiting: queue::waiting(&mut self.db)?,
@@ -437,7 +493,7 @@ impl<S: Sql> SessionCore<S> {
             out.link = LinkAction::Dial;
         }
         let status = view.status();
-        let events_sent = out.broadcast.iter().any(|f| matches!(f, ServerFrame::Event { .. }));
+        let events_sent = out.broadcast.iter().any(|f| f.last_seq().is_some());
         if status != before && !events_sent {
             if let Some(now_view) = self.now_view(&view)? {
                 out.broadcast.push(now_view.snapshot());

@@ -11,6 +11,7 @@ use crate::sql::{self, Row, Sql, SqlError, Value, MAX_PARAMS, MAX_ROW_BYTES, MAX
 /// A native database with Durable Object limits.
 pub struct SqliteDo {
     conn: Connection,
+    statements: u64,
 }
 
 impl SqliteDo {
@@ -30,7 +31,12 @@ impl SqliteDo {
             let value = i32::try_from(value).map_err(|e| SqlError::Backend(e.to_string()))?;
             conn.set_limit(limit, value).map_err(backend)?;
         }
-        Ok(SqliteDo { conn })
+        Ok(SqliteDo { conn, statements: 0 })
+    }
+
+    /// How many statements ran so far (what a Durable Object pays per statement).
+    pub fn statements(&self) -> u64 {
+        self.statements
     }
 
     /// The connection, for tests that inspect or corrupt the database directly.
@@ -46,6 +52,7 @@ impl Sql for SqliteDo {
 
     fn query(&mut self, q: &str, params: &[Value]) -> Result<Vec<Row>, SqlError> {
         sql::check(q, params)?;
+        self.statements += 1;
         let mut stmt = self.conn.prepare(q).map_err(backend)?;
         let columns = stmt.column_count();
         let mut rows = stmt.query(params_from_iter(params.iter().map(Bind))).map_err(backend)?;

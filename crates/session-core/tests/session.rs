@@ -17,13 +17,7 @@ fn error_code(out: &Output) -> Option<ErrorCode> {
 }
 
 fn broadcast_seqs(out: &Output) -> Vec<u64> {
-    out.broadcast
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Event { seq, .. } => Some(*seq),
-            _ => None,
-        })
-        .collect()
+    out.broadcast.iter().flat_map(ServerFrame::events).map(|(seq, _)| seq).collect()
 }
 
 fn acks(out: &Output) -> Vec<u64> {
@@ -45,11 +39,11 @@ fn a_new_session_dials_creates_then_attaches() {
     let mut h = Harness::new();
     assert_eq!(h.core.status().unwrap(), SessionStatus::Starting);
     let out = h.up();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Create { config: config() }, GatewayCommand::Attach { after_seq: 0 }]);
+    assert_eq!(out.to_gateway, vec![GatewayCommand::Create { config: config() }, GatewayCommand::Attach { after_seq: 0, batches: true }]);
     h.events([env(1, created()), env(2, runner(RunnerState::Idle))]);
     h.down();
     let out = h.up();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2 }], "created: no second create");
+    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }], "created: no second create");
 }
 
 #[test]
@@ -104,15 +98,17 @@ fn gaps_duplicates_and_out_of_order_delivery_apply_in_seq_order() {
     // The request at 4 was applied before its resolution at 5, although both arrived first.
     assert!(h.core.pending().unwrap().is_empty());
     assert_eq!(h.core.status().unwrap(), SessionStatus::Idle);
-    let frames_status: Vec<_> = outs[4].broadcast.iter().filter_map(|f| match f {
-        ServerFrame::Event { status, .. } => Some(*status),
-        _ => None,
-    }).collect();
-    assert_eq!(frames_status, vec![SessionStatus::Running; 3], "every frame carries the current status");
+    match &outs[4].broadcast[..] {
+        [ServerFrame::Events { status, events }] => {
+            assert_eq!(*status, SessionStatus::Running, "the frame carries the current status");
+            assert_eq!(events.len(), 3, "what became contiguous together goes out as one frame");
+        }
+        other => panic!("expected one events frame, got {other:?}"),
+    }
     // A reconnect attaches after the contiguous seq, not after the highest seq seen.
     h.event(env(9, assistant("m", "early")));
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 6 }]);
+    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 6, batches: true }]);
 }
 
 #[test]
@@ -222,19 +218,19 @@ fn commands_made_while_the_link_is_down_are_queued_durably_and_sent_once() {
     let out = h.up();
     let expected_message =
         GatewayCommand::Message { client_id: "c-1".into(), content: vec![ContentBlock::text("run the tests")] };
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2 }, expected_message.clone(), GatewayCommand::Interrupt]);
+    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message.clone(), GatewayCommand::Interrupt]);
 
     // The link drops before the runner confirms: the message (not the interrupt) goes again,
     // and the runner's `client_id` keeps it from doubling there.
     h.tick(1_000);
     h.down();
     h.tick(1_000);
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 2 }, expected_message]);
+    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message]);
     h.event(env(3, user("c-1", "run the tests")));
     h.tick(1_000);
     h.down();
     h.tick(1_000);
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3 }]);
+    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
     assert!(h.client(message("c-1", "run the tests")).to_gateway.is_empty(), "a confirmed message is never resent");
 }
 
@@ -350,11 +346,11 @@ fn gateway_text_frames_of_5_mb_are_stored_acked_and_broadcast_whole() {
     let text = codec::encode(&env(4, tool_result("toolu_1", json!(five))));
     let out = h.core.on_gateway_text(&text, h.now).unwrap();
     assert_eq!(acks(&out), vec![4]);
-    match &out.broadcast[..] {
-        [ServerFrame::Event { seq: 4, event: GatewayEvent::ToolResult { result, .. }, .. }] => {
+    match &out.broadcast.iter().flat_map(ServerFrame::events).collect::<Vec<_>>()[..] {
+        [(4, GatewayEvent::ToolResult { result, .. })] => {
             assert_eq!(result.as_str().map(str::len), Some(five.len()));
         }
-        other => panic!("expected the event, got {} frames", other.len()),
+        ref other => panic!("expected the event, got {} events", other.len()),
     }
     let garbage = h.core.on_gateway_text("{\"seq\": 5, \"event\": {\"type\": \"nope\"}}", h.now).unwrap();
     assert_eq!(acks(&garbage), vec![5], "an unreadable event is stored and counted (tests/unreadable.rs)");

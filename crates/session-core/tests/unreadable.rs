@@ -21,13 +21,7 @@ fn acks(out: &Output) -> Vec<u64> {
 
 /// The `(seq, event)` of every event broadcast.
 fn broadcast(out: &Output) -> Vec<(u64, GatewayEvent)> {
-    out.broadcast
-        .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Event { seq, event, .. } => Some((*seq, event.clone())),
-            _ => None,
-        })
-        .collect()
+    out.broadcast.iter().flat_map(ServerFrame::events).map(|(seq, e)| (seq, e.clone())).collect()
 }
 
 fn text(h: &mut Harness, frame: &str) -> Output {
@@ -37,7 +31,7 @@ fn text(h: &mut Harness, frame: &str) -> Output {
 /// What a browser syncing from 0 gets, every page.
 fn replayed(h: &mut Harness) -> Vec<(u64, GatewayEvent)> {
     let up_to = h.core.contiguous_seq().unwrap();
-    let mut replay = Replay { after: 0, up_to, status: h.core.status().unwrap() };
+    let mut replay = Replay { after: 0, up_to, status: h.core.status().unwrap(), batches: false };
     let mut all = Vec::new();
     while let Some(page) = h.core.replay_page(&mut replay).unwrap() {
         all.extend(page.into_iter().filter_map(|f| match f {
@@ -86,7 +80,7 @@ fn an_unknown_variant_between_two_valid_events_is_stored_acked_and_shown() {
     assert!(again.notes.is_empty() && again.broadcast.is_empty() && acks(&again).is_empty(), "{again:?}");
     // A reconnect attaches after it.
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3 }]);
+    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
 }
 
 #[test]
@@ -153,7 +147,7 @@ fn a_storage_failure_leaves_the_event_unacked_and_the_resend_is_taken() {
     assert_eq!(h.core.contiguous_seq().unwrap(), 1, "nothing was counted");
     // The gateway resends from the last ack once the link is back.
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 1 }]);
+    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 1, batches: true }]);
     let out = text(&mut h, future);
     assert_eq!(acks(&out), vec![2]);
     unknown_at(&broadcast(&out), 2);

@@ -11,7 +11,7 @@ use crate::config::PermissionMode;
 use crate::content::ContentBlock;
 use crate::error::ErrorCode;
 use crate::fold::Transcript;
-use crate::gateway::{GatewayEvent, Question, Scope, ToolCall};
+use crate::gateway::{EventEnvelope, GatewayEvent, Question, Scope, ToolCall};
 use crate::status::SessionStatus;
 use crate::TimestampMs;
 
@@ -38,8 +38,14 @@ impl ClientFrame {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ClientCommand {
+    /// With `batches`, the client reads [`ServerFrame::Events`] (an older client leaves it
+    /// out and gets one `event` frame per event).
     #[serde(rename = "sync")]
-    Sync { after_seq: u64 },
+    Sync {
+        after_seq: u64,
+        #[serde(default, skip_serializing_if = "crate::is_false")]
+        batches: bool,
+    },
     #[serde(rename = "message")]
     Message { client_id: String, content: Vec<ContentBlock> },
     #[serde(rename = "tool.approve")]
@@ -104,6 +110,10 @@ pub enum ServerFrame {
         transcript: Option<Box<Transcript>>,
     },
     Event { seq: u64, status: SessionStatus, event: GatewayEvent },
+    /// Events that became contiguous together (or one replay page), in seq order, each meaning
+    /// what its own `event` frame would; `status` is the status after the last of them. Sent
+    /// only to a client whose `sync` asked for `batches`.
+    Events { status: SessionStatus, events: Vec<EventEnvelope> },
     Error {
         code: ErrorCode,
         message: String,
@@ -114,14 +124,47 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    pub const TYPES: &'static [&'static str] = &["snapshot", "event", "error", "pong"];
+    pub const TYPES: &'static [&'static str] = &["snapshot", "event", "events", "error", "pong"];
 
     pub fn type_name(&self) -> &'static str {
         match self {
             ServerFrame::Snapshot { .. } => "snapshot",
             ServerFrame::Event { .. } => "event",
+            ServerFrame::Events { .. } => "events",
             ServerFrame::Error { .. } => "error",
             ServerFrame::Pong => "pong",
+        }
+    }
+}
+
+impl ServerFrame {
+    /// The events this frame carries, in order, as `(seq, event)` (none for a snapshot, an error
+    /// or a pong).
+    pub fn events(&self) -> Vec<(u64, &GatewayEvent)> {
+        match self {
+            ServerFrame::Event { seq, event, .. } => vec![(*seq, event)],
+            ServerFrame::Events { events, .. } => events.iter().map(|e| (e.seq, &e.event)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The highest seq this frame carries.
+    pub fn last_seq(&self) -> Option<u64> {
+        match self {
+            ServerFrame::Event { seq, .. } => Some(*seq),
+            ServerFrame::Events { events, .. } => events.last().map(|e| e.seq),
+            _ => None,
+        }
+    }
+
+    /// The same frames for a client that reads one `event` per frame: a batch split up (each
+    /// event stamped with the batch's status), anything else as it is.
+    pub fn into_single_events(self) -> Vec<ServerFrame> {
+        match self {
+            ServerFrame::Events { status, events } => {
+                events.into_iter().map(|e| ServerFrame::Event { seq: e.seq, status, event: e.event }).collect()
+            }
+            other => vec![other],
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::browser::{ClientCommand, ClientFrame, ServerFrame};
 use crate::error::ErrorCode;
-use crate::gateway::{EventEnvelope, GatewayCommand, GatewayControl, GatewayEvent, GatewayFrame};
+use crate::gateway::{EventEnvelope, GatewayCommand, GatewayControl, GatewayEvent, GatewayFrame, EVENTS_FRAME};
 use crate::MAX_FRAME_BYTES;
 
 /// Why a frame could not be read.
@@ -86,10 +86,14 @@ pub fn decode_command(text: &str) -> Result<GatewayCommand, FrameError> {
     decode_tagged(parse_object(text)?, GatewayCommand::TYPES)
 }
 
-/// Reads a gateway -> DO frame: `{"seq", "event"}` or an unnumbered control frame.
+/// Reads a gateway -> DO frame: `{"seq", "event"}`, an `events` batch of them, or an
+/// unnumbered control frame.
 pub fn decode_gateway_frame(text: &str) -> Result<GatewayFrame, FrameError> {
     let mut map = parse_object(text)?;
     if !map.contains_key("seq") {
+        if map.get("type").and_then(Value::as_str) == Some(EVENTS_FRAME) {
+            return decode_tagged(map, &[EVENTS_FRAME]).map(GatewayFrame::Events);
+        }
         return decode_tagged(map, GatewayControl::TYPES).map(GatewayFrame::Control);
     }
     let invalid = |message: String| FrameError::Invalid { kind: "event".into(), message };

@@ -22,9 +22,15 @@ pub enum GatewayCommand {
     /// Start the session's runner (idempotent: an existing session is kept).
     #[serde(rename = "session.create")]
     Create { config: SessionConfig },
-    /// (Re)attach, asking for every event after `after_seq`.
+    /// (Re)attach, asking for every event after `after_seq`. With `batches`, the peer reads
+    /// [`GatewayFrame::Events`]: every event that is ready may come in one frame (an older peer
+    /// leaves it out and gets one frame per event).
     #[serde(rename = "session.attach")]
-    Attach { after_seq: u64 },
+    Attach {
+        after_seq: u64,
+        #[serde(default, skip_serializing_if = "crate::is_false")]
+        batches: bool,
+    },
     /// A prompt. `client_id` makes it idempotent: a resent prompt is accepted once.
     #[serde(rename = "session.message")]
     Message { client_id: String, content: Vec<ContentBlock> },
@@ -197,12 +203,27 @@ pub struct EventEnvelope {
     pub event: GatewayEvent,
 }
 
-/// Anything the gateway sends on the link: a numbered event or an unnumbered control frame.
+/// Anything the gateway sends on the link: a numbered event, a batch of them, or an
+/// unnumbered control frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum GatewayFrame {
     Event(EventEnvelope),
+    /// `{"type":"events","events":[{"seq","event"}...]}`: sent only on a link whose
+    /// `session.attach` asked for `batches`.
+    Events(EventBatch),
     Control(GatewayControl),
+}
+
+/// The `type` of a [`GatewayFrame::Events`] frame.
+pub const EVENTS_FRAME: &str = "events";
+
+/// Numbered events that were ready together, in the order they were numbered (seqs ascending;
+/// a receiver still treats each one as it would a single event: duplicates ignored, gaps kept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "events")]
+pub struct EventBatch {
+    pub events: Vec<EventEnvelope>,
 }
 
 /// Unnumbered gateway -> DO frames: not part of the session's history.

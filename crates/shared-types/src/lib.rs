@@ -39,7 +39,7 @@ pub use content::{AssistantBlock, AssistantMessage, ContentBlock, Delta, ImageSo
 pub use error::{ErrorBody, ErrorCode};
 pub use fold::{fold, Transcript};
 pub use gateway::{
-    Decision, EventEnvelope, GatewayCommand, GatewayEvent, GatewayFrame, Question, QuestionOption,
+    Decision, EventBatch, EventEnvelope, GatewayCommand, GatewayEvent, GatewayFrame, Question, QuestionOption,
     RunnerState, Scope, ToolCall,
 };
 pub use kata::KataState;
@@ -53,5 +53,14 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// The largest frame either side accepts, in bytes of JSON text. A 3 MB tool result must fit.
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 
+/// The most event JSON a sender puts in one batch frame (`events`, on either link): every event
+/// that is ready goes out together up to this, a larger event goes alone.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
 /// Milliseconds since the Unix epoch: every timestamp on the wire.
 pub type TimestampMs = u64;
+
+/// For `skip_serializing_if` on flags that are off by default (older peers leave them out).
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
+}

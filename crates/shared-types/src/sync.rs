@@ -100,7 +100,7 @@ impl SessionSync {
     pub fn on_open(&mut self) -> Vec<ClientFrame> {
         self.link = Link::Syncing;
         self.resyncing = false;
-        let mut frames = vec![ClientFrame::new(ClientCommand::Sync { after_seq: self.cursor() })];
+        let mut frames = vec![ClientFrame::new(ClientCommand::Sync { after_seq: self.cursor(), batches: true })];
         frames.extend(self.unacked.iter().cloned());
         frames
     }
@@ -152,6 +152,19 @@ impl SessionSync {
                 Update::Changed
             }
             ServerFrame::Event { seq, status, event } => self.on_event(seq, status, event),
+            ServerFrame::Events { status, events } => {
+                // Each event as its own frame would be; a gap asks for one resync.
+                let mut update = Update::Unchanged;
+                for e in events {
+                    match self.on_event(e.seq, status, e.event) {
+                        Update::Changed => update = Update::Changed,
+                        Update::Unchanged => {}
+                        resync => return resync,
+                    }
+                }
+                self.status = Some(status);
+                update
+            }
             ServerFrame::Error { code, message, request_id } => {
                 let request = request_id.and_then(|id| {
                     let pos = self.unacked.iter().position(|f| f.request_id.as_ref() == Some(&id))?;
@@ -175,7 +188,7 @@ impl SessionSync {
                 return Update::Unchanged;
             }
             self.resyncing = true;
-            return Update::Resync(ClientFrame::new(ClientCommand::Sync { after_seq: cursor }));
+            return Update::Resync(ClientFrame::new(ClientCommand::Sync { after_seq: cursor, batches: true }));
         }
         self.resyncing = false;
         self.failures = 0;

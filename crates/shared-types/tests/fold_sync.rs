@@ -128,7 +128,7 @@ fn sync_starts_with_its_cursor_and_resends_unacknowledged_commands() {
     let queued = sync.command(ClientCommand::Message { client_id: "c1".into(), content: vec![ContentBlock::text("hi")] });
     assert!(queued.is_none(), "nothing is sent while the socket is closed");
     let frames = sync.on_open();
-    assert_eq!(frames[0].command, ClientCommand::Sync { after_seq: 0 });
+    assert_eq!(frames[0].command, ClientCommand::Sync { after_seq: 0, batches: true });
     assert_eq!(frames.len(), 2);
     assert_eq!(frames[1].request_id.as_deref(), Some("msg:c1"));
 
@@ -150,7 +150,7 @@ fn sync_detects_a_gap_and_asks_once_from_its_cursor() {
     // seq 3 is lost; 4 and 5 arrive.
     let update = sync.on_frame(event_frame(&events[3]));
     let Update::Resync(frame) = update else { panic!("expected a resync, got {update:?}") };
-    assert_eq!(frame.command, ClientCommand::Sync { after_seq: 2 });
+    assert_eq!(frame.command, ClientCommand::Sync { after_seq: 2, batches: true });
     assert_eq!(sync.on_frame(event_frame(&events[4])), Update::Unchanged, "one resync in flight at a time");
     assert_eq!(sync.cursor(), 2, "nothing past the gap is folded");
     // The replay after 2 arrives, overlapping what we have.
@@ -176,7 +176,7 @@ fn sync_reconnects_and_ends_equal_to_an_unbroken_client() {
     let approve = sync.command(ClientCommand::ToolApprove { tool_call_id: "toolu_01".into(), scope: Scope::Once, grant: None });
     assert!(approve.is_none());
     let frames = sync.on_open();
-    assert_eq!(frames[0].command, ClientCommand::Sync { after_seq: 4 });
+    assert_eq!(frames[0].command, ClientCommand::Sync { after_seq: 4, batches: true });
     assert_eq!(frames[1].request_id.as_deref(), Some("tool:toolu_01"));
     sync.on_frame(snapshot(None));
     for e in &events[2..] {

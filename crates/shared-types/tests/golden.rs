@@ -41,6 +41,7 @@ fn every_frame() -> Vec<(String, String)> {
         let frame = GatewayFrame::Event(EventEnvelope { seq: 7, event: e });
         push("gateway_event", kind, pretty(&frame));
     }
+    push("gateway_batch", "events", pretty(&GatewayFrame::Events(sample_batch())));
     for kind in GatewayControl::TYPES {
         let c = sample_control(kind);
         assert_eq!(c.type_name(), *kind);
@@ -112,6 +113,7 @@ fn every_golden_file_decodes_to_its_sample() {
             "gateway_control" => {
                 assert_eq!(codec::decode_gateway_frame(&json).unwrap(), GatewayFrame::Control(sample_control(kind)))
             }
+            "gateway_batch" => assert_eq!(codec::decode_gateway_frame(&json).unwrap(), GatewayFrame::Events(sample_batch())),
             "client" => assert_eq!(codec::decode_client_frame(&json).unwrap().command, sample_client(kind)),
             "server" => assert_eq!(codec::decode_server_frame(&json).unwrap(), sample_server(kind)),
             other => panic!("unknown group {other}"),
@@ -130,7 +132,7 @@ fn added_fields_are_tolerated_everywhere() {
         let text = value.to_string();
         let ok = match name.split('/').next().unwrap() {
             "gateway_command" => codec::decode_command(&text).is_ok(),
-            "gateway_event" | "gateway_control" => codec::decode_gateway_frame(&text).is_ok(),
+            "gateway_event" | "gateway_control" | "gateway_batch" => codec::decode_gateway_frame(&text).is_ok(),
             "client" => codec::decode_client_frame(&text).is_ok(),
             _ => codec::decode_server_frame(&text).is_ok(),
         };

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::claude::{self, Cli, CliOutput, Launch, HOOK_ID};
+use super::socket::Outgoing;
 use crate::config::RunnerSettings;
 use crate::gate::{Answer, Gate, Verdict, BY_POLICY};
 use crate::outbox::{Outbox, OutboxError, SessionRecord};
@@ -24,7 +25,7 @@ const ENDED_GRACE: Duration = Duration::from_secs(5);
 /// Everything the actor reacts to.
 #[derive(Debug)]
 pub enum Input {
-    Open { conn: u64, tx: mpsc::UnboundedSender<String> },
+    Open { conn: u64, tx: mpsc::UnboundedSender<Outgoing> },
     Frame { conn: u64, command: GatewayCommand },
     /// A frame that could not be read; answered with an error frame.
     BadFrame { conn: u64, code: ErrorCode, message: String },
@@ -47,8 +48,10 @@ pub enum SessionError {
 }
 
 struct Conn {
-    tx: mpsc::UnboundedSender<String>,
+    tx: mpsc::UnboundedSender<Outgoing>,
     attached: bool,
+    /// Its `session.attach` asked for `batches`: the writer may join ready events in one frame.
+    batches: bool,
 }
 
 pub struct Session {
@@ -188,7 +191,7 @@ impl Session {
     fn handle(&mut self, input: Input) -> Result<(), SessionError> {
         match input {
             Input::Open { conn, tx } => {
-                self.conns.insert(conn, Conn { tx, attached: false });
+                self.conns.insert(conn, Conn { tx, attached: false, batches: false });
             }
             Input::Close { conn } => {
                 self.conns.remove(&conn);
@@ -217,7 +220,7 @@ impl Session {
             GatewayCommand::Ack { seq } => {
                 self.outbox.ack(seq)?;
             }
-            GatewayCommand::Attach { after_seq } => self.attach(conn, after_seq)?,
+            GatewayCommand::Attach { after_seq, batches } => self.attach(conn, after_seq, batches)?,
             GatewayCommand::Create { config } => self.create(conn, config)?,
             GatewayCommand::Message { client_id, content } => self.message(conn, client_id, content)?,
             GatewayCommand::ToolApprove { tool_call_id, scope, grant, by } => {
@@ -247,12 +250,13 @@ impl Session {
         Ok(())
     }
 
-    fn attach(&mut self, conn: u64, after_seq: u64) -> Result<(), SessionError> {
+    fn attach(&mut self, conn: u64, after_seq: u64, batches: bool) -> Result<(), SessionError> {
         self.outbox.raise_floor(after_seq)?;
         let replay = self.outbox.after(after_seq)?;
         if let Some(c) = self.conns.get_mut(&conn) {
+            c.batches = batches;
             for envelope in replay {
-                let _ = c.tx.send(encode(&GatewayFrame::Event(envelope)));
+                let _ = c.tx.send(Outgoing::Event { text: encode(&GatewayFrame::Event(envelope)), batches });
             }
             c.attached = true;
         }
@@ -591,14 +595,14 @@ impl Session {
         let envelope = self.outbox.append(event)?;
         let text = encode(&GatewayFrame::Event(envelope));
         for conn in self.conns.values().filter(|c| c.attached) {
-            let _ = conn.tx.send(text.clone());
+            let _ = conn.tx.send(Outgoing::Event { text: text.clone(), batches: conn.batches });
         }
         Ok(())
     }
 
     fn reply(&self, conn: u64, frame: &GatewayFrame) {
         if let Some(c) = self.conns.get(&conn) {
-            let _ = c.tx.send(encode(frame));
+            let _ = c.tx.send(Outgoing::Other(encode(frame)));
         }
     }
 

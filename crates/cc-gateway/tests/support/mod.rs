@@ -153,7 +153,7 @@ pub async fn started(stack: &Stack, id: &str) -> (RunnerProcess, SocketClient) {
 pub async fn started_with(stack: &Stack, id: &str, config: SessionConfig) -> (RunnerProcess, SocketClient) {
     let runner = stack.start_runner(id, Some(&stack.repo()));
     let mut client = SocketClient::connect(&stack.socket(id)).await;
-    client.send(&GatewayCommand::Attach { after_seq: 0 }).await;
+    client.send(&GatewayCommand::Attach { after_seq: 0, batches: false }).await;
     client.send(&GatewayCommand::Create { config }).await;
     client.until("created", |e| matches!(e, GatewayEvent::Created { .. })).await;
     (runner, client)
@@ -163,7 +163,7 @@ pub async fn started_with(stack: &Stack, id: &str, config: SessionConfig) -> (Ru
 pub async fn reattached(stack: &Stack, id: &str, after_seq: u64) -> (RunnerProcess, SocketClient) {
     let runner = stack.start_runner(id, None);
     let mut client = SocketClient::connect(&stack.socket(id)).await;
-    client.send(&GatewayCommand::Attach { after_seq }).await;
+    client.send(&GatewayCommand::Attach { after_seq, batches: false }).await;
     (runner, client)
 }
 
@@ -250,6 +250,13 @@ pub trait LinkClient {
                         return e.event;
                     }
                 }
+                Some(GatewayFrame::Events(batch)) => {
+                    let hit = batch.events.iter().find(|e| pred(&e.event)).map(|e| e.event.clone());
+                    events.extend(batch.events);
+                    if let Some(event) = hit {
+                        return event;
+                    }
+                }
                 Some(GatewayFrame::Control(c)) => controls.push(c),
             }
         }
@@ -263,6 +270,7 @@ pub trait LinkClient {
             match frame {
                 None => panic!("link closed while waiting for a control frame"),
                 Some(GatewayFrame::Event(e)) => events.push(e),
+                Some(GatewayFrame::Events(batch)) => events.extend(batch.events),
                 Some(GatewayFrame::Control(c)) => {
                     controls.push(c.clone());
                     return c;

@@ -31,8 +31,9 @@ pub fn migrate(sql: &mut DoSql) -> Result<(), CoreError> {
 pub fn add_costs(sql: &mut DoSql, frames: &[ServerFrame]) -> Result<(), CoreError> {
     let added: f64 = frames
         .iter()
-        .filter_map(|f| match f {
-            ServerFrame::Event { event: GatewayEvent::Result { cost_usd, .. }, .. } => Some(*cost_usd),
+        .flat_map(ServerFrame::events)
+        .filter_map(|(_, event)| match event {
+            GatewayEvent::Result { cost_usd, .. } => Some(*cost_usd),
             _ => None,
         })
         .sum();

@@ -225,13 +225,14 @@ impl Shell {
         let limit = number("limit", MAX_EVENTS_PAGE)?.clamp(1, MAX_EVENTS_PAGE);
         let (events, last_seq) = self.with_core(|core| {
             let last_seq = core.contiguous_seq()?;
-            let mut replay = Replay { after, up_to: last_seq.min(after.saturating_add(limit)), status: core.status()? };
+            let up_to = last_seq.min(after.saturating_add(limit));
+            let mut replay = Replay { after, up_to, status: core.status()?, batches: true };
             let page = core.replay_page(&mut replay)?.unwrap_or_default();
             let events: Vec<EventEnvelope> = page
                 .into_iter()
-                .filter_map(|f| match f {
-                    ServerFrame::Event { seq, event, .. } => Some(EventEnvelope { seq, event }),
-                    _ => None,
+                .flat_map(|f| match f {
+                    ServerFrame::Events { events, .. } => events,
+                    _ => Vec::new(),
                 })
                 .collect();
             Ok((events, last_seq))
@@ -251,7 +252,7 @@ impl Shell {
         let login_id = header(req, "X-Duraclaw-Login-Id").unwrap_or_default();
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
-        Attachment { user_id, user_name, login_id, synced: false, cursor: 0 }.save(&pair.server);
+        Attachment { user_id, user_name, login_id, synced: false, cursor: 0, batches: false }.save(&pair.server);
         Ok(Response::from_websocket(pair.client)?)
     }
 
@@ -405,6 +406,7 @@ impl Shell {
         if let Some(mut attachment) = Attachment::of(ws) {
             attachment.synced = true;
             attachment.cursor = replay.up_to;
+            attachment.batches = replay.batches;
             attachment.save(ws);
         }
     }

@@ -22,6 +22,10 @@ pub struct Attachment {
     /// The highest seq sent to this socket.
     #[serde(default)]
     pub cursor: u64,
+    /// Its `sync` asked for `batches`: it reads `events` frames (an older dashboard gets one
+    /// `event` frame per event).
+    #[serde(default)]
+    pub batches: bool,
 }
 
 impl Attachment {
@@ -51,23 +55,29 @@ pub fn error_frame(code: ErrorCode, message: impl Into<String>) -> ServerFrame {
     ServerFrame::Error { code, message: message.into(), request_id: None }
 }
 
-/// Sends `frames` to every synced browser socket, each frame encoded once, and moves their
-/// cursors past the last event sent.
+/// Sends `frames` to every synced browser socket, each frame encoded once (a batch split into
+/// single events only for sockets that do not read batches), and moves their cursors past the
+/// last event sent.
 pub fn broadcast(state: &State, frames: &[ServerFrame]) {
     if frames.is_empty() {
         return;
     }
-    let texts: Vec<String> = frames.iter().map(codec::encode).collect();
-    let last_seq = frames.iter().rev().find_map(|f| match f {
-        ServerFrame::Event { seq, .. } => Some(*seq),
-        _ => None,
-    });
+    let batched: Vec<String> = frames.iter().map(codec::encode).collect();
+    let mut singles: Option<Vec<String>> = None;
+    let last_seq = frames.iter().rev().find_map(ServerFrame::last_seq);
     for ws in state.get_websockets() {
         let Some(mut attachment) = Attachment::of(&ws) else { continue };
         if !attachment.synced {
             continue;
         }
-        for text in &texts {
+        let texts = if attachment.batches {
+            &batched
+        } else {
+            singles.get_or_insert_with(|| {
+                frames.iter().flat_map(|f| f.clone().into_single_events()).map(|f| codec::encode(&f)).collect()
+            })
+        };
+        for text in texts {
             send_text(&ws, text);
         }
         if let Some(seq) = last_seq.filter(|seq| *seq > attachment.cursor) {

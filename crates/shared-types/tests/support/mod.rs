@@ -79,7 +79,7 @@ pub fn kata_state() -> KataState {
 pub fn sample_command(kind: &str) -> GatewayCommand {
     match kind {
         "session.create" => GatewayCommand::Create { config: config() },
-        "session.attach" => GatewayCommand::Attach { after_seq: 41 },
+        "session.attach" => GatewayCommand::Attach { after_seq: 41, batches: true },
         "session.message" => GatewayCommand::Message {
             client_id: "c-7f3a".into(),
             content: vec![ContentBlock::text("Run the tests")],
@@ -194,7 +194,7 @@ pub fn sample_control(kind: &str) -> GatewayControl {
 
 pub fn sample_client(kind: &str) -> ClientCommand {
     match kind {
-        "sync" => ClientCommand::Sync { after_seq: 17 },
+        "sync" => ClientCommand::Sync { after_seq: 17, batches: true },
         "message" => ClientCommand::Message {
             client_id: "c-7f3a".into(),
             content: vec![ContentBlock::text("and then lint")],
@@ -227,6 +227,16 @@ pub fn meta() -> SessionMeta {
     }
 }
 
+/// Events that were ready together: a status, a delta and a complete message.
+pub fn sample_batch() -> shared_types::EventBatch {
+    let events = ["session.status", "session.message.delta", "session.message"]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| shared_types::EventEnvelope { seq: i as u64 + 18, event: sample_event(k) })
+        .collect();
+    shared_types::EventBatch { events }
+}
+
 pub fn sample_server(kind: &str) -> ServerFrame {
     match kind {
         "snapshot" => {
@@ -248,6 +258,7 @@ pub fn sample_server(kind: &str) -> ServerFrame {
             status: SessionStatus::Disconnected { since: 1_764_000_000_500 },
             event: sample_event("session.status"),
         },
+        "events" => ServerFrame::Events { status: SessionStatus::Running, events: sample_batch().events },
         "error" => ServerFrame::Error {
             code: ErrorCode::UnknownToolCall,
             message: "toolu_01 is not pending: it was already answered".into(),
