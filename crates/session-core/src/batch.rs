@@ -1,4 +1,5 @@
-//! Reading a gateway `events` frame ([`shared_types::EventBatch`]) in one pass over its text.
+//! Reading gateway text frames (a single event, an `events` batch ([`shared_types::EventBatch`]),
+//! a control frame) with one scan of each.
 //!
 //! Each element's event is decoded from its own slice of the frame and that slice is what the
 //! log stores, so an event is parsed once and never re-serialised. One element that cannot be
@@ -9,8 +10,9 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use shared_types::gateway::EVENTS_FRAME;
-use shared_types::{GatewayEvent, MAX_FRAME_BYTES};
+use shared_types::codec;
+use shared_types::gateway::{GatewayControl, GatewayFrame, EVENTS_FRAME};
+use shared_types::{FrameError, GatewayEvent, MAX_FRAME_BYTES};
 
 use crate::log::MAX_SEQ;
 
@@ -33,10 +35,23 @@ pub enum Element<'a> {
     Unnumbered { reason: String },
 }
 
+/// What one gateway text frame holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame<'a> {
+    /// Numbered events: one (a single event frame) or a batch's elements.
+    Events(Vec<Element<'a>>),
+    Control(GatewayControl),
+    /// Not a frame the link carries (not JSON, no seq and no known type, a malformed batch):
+    /// why, for the operator's log.
+    Refused(String),
+}
+
 #[derive(Deserialize)]
 struct Head<'a> {
     #[serde(rename = "type", borrow, default)]
     kind: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq: Option<serde::de::IgnoredAny>,
     #[serde(borrow, default)]
     events: Option<Vec<&'a RawValue>>,
 }
@@ -48,35 +63,49 @@ struct Numbered<'a> {
     event: &'a RawValue,
 }
 
-/// The elements of an `events` frame; `None` when `text` is not one (a single event or a
-/// control frame: the codec reads those); `Some(Err)` for an `events` frame that is not
-/// usable as a whole (oversize, no `events` array).
-pub fn parse(text: &str) -> Option<Result<Vec<Element<'_>>, String>> {
+/// Reads one gateway text frame: the frame is scanned once for its shape, then each event is
+/// decoded from its own slice.
+pub fn read(text: &str) -> Frame<'_> {
     if text.len() > MAX_FRAME_BYTES {
-        // Oversize: only the codec's path reports it properly, and only if it is not a batch.
-        return is_batch(text).then(|| Err(format!("an events frame of {} bytes is over the {MAX_FRAME_BYTES}-byte limit", text.len())));
+        let too_large = FrameError::TooLarge { size: text.len(), max: MAX_FRAME_BYTES }.to_string();
+        if is_batch(text) {
+            return Frame::Refused(format!("an events frame: {too_large}"));
+        }
+        return match crate::log::numbered(text) {
+            Some((seq, original_type)) => Frame::Events(vec![Element::Unreadable { seq, raw: text, original_type, reason: too_large }]),
+            None => Frame::Refused(format!("{too_large}, and it has no seq to count")),
+        };
     }
-    let head: Head<'_> = serde_json::from_str(text).ok()?;
-    if head.kind.as_deref() != Some(EVENTS_FRAME) {
-        return None;
-    }
-    let Some(events) = head.events else {
-        return Some(Err("an events frame needs an \"events\" array".into()));
+    let head: Head<'_> = match serde_json::from_str(text) {
+        Ok(head) => head,
+        Err(e) => return Frame::Refused(format!("not a gateway frame ({e}); it has no seq to count")),
     };
-    Some(Ok(events.into_iter().map(element).collect()))
+    if head.kind.as_deref() == Some(EVENTS_FRAME) {
+        return match head.events {
+            Some(events) => Frame::Events(events.into_iter().map(|raw| element(raw.get())).collect()),
+            None => Frame::Refused("an events frame needs an \"events\" array".into()),
+        };
+    }
+    if head.seq.is_some() {
+        return Frame::Events(vec![element(text)]);
+    }
+    match codec::decode_gateway_frame(text) {
+        Ok(GatewayFrame::Control(control)) => Frame::Control(control),
+        Ok(_) => Frame::Refused("a numbered frame without its seq".into()),
+        Err(e) => Frame::Refused(format!("{e}; it has no seq to count")),
+    }
 }
 
-/// Whether an (oversize) text starts like an `events` frame, without parsing it.
+/// Whether a text starts like an `events` frame, without parsing it.
 fn is_batch(text: &str) -> bool {
     let head: String = text.chars().take(64).filter(|c| !c.is_whitespace()).collect();
     head.starts_with(&format!("{{\"type\":\"{EVENTS_FRAME}\""))
 }
 
-fn element(raw: &RawValue) -> Element<'_> {
-    let text = raw.get();
+fn element(text: &str) -> Element<'_> {
     let numbered: Numbered<'_> = match serde_json::from_str(text) {
         Ok(n) => n,
-        Err(e) => return Element::Unnumbered { reason: format!("an element without a usable seq and event: {e}") },
+        Err(e) => return Element::Unnumbered { reason: format!("an event without a usable seq and event: {e}") },
     };
     if numbered.seq == 0 || numbered.seq > MAX_SEQ {
         return Element::Unnumbered { reason: format!("seq {} is out of range (1..={MAX_SEQ})", numbered.seq) };
@@ -87,9 +116,9 @@ fn element(raw: &RawValue) -> Element<'_> {
         Err(e) => {
             let original_type = crate::log::numbered(text).and_then(|(_, t)| t);
             let reason = match &original_type {
-                Some(t) if !GatewayEvent::TYPES.contains(&t.as_str()) => format!("unknown frame type {t:?}"),
-                Some(t) => format!("invalid {t:?} frame: {e}"),
-                None => format!("the event has no type: {e}"),
+                Some(t) if !GatewayEvent::TYPES.contains(&t.as_str()) => FrameError::UnknownType(t.clone()).to_string(),
+                Some(t) => FrameError::Invalid { kind: t.clone(), message: e.to_string() }.to_string(),
+                None => FrameError::MissingType.to_string(),
             };
             Element::Unreadable { seq: numbered.seq, raw: text, original_type, reason }
         }
@@ -109,7 +138,7 @@ mod tests {
             {"nope":true},
             {"seq":3,"event":{"type":"session.status","state":"sideways"}}
         ]}"#;
-        let elements = parse(text).expect("a batch").expect("usable");
+        let Frame::Events(elements) = read(text) else { panic!("a batch") };
         assert_eq!(elements.len(), 5);
         assert!(matches!(&elements[0], Element::Event(i) if i.seq == 1 && i.body.contains("running")));
         assert!(
@@ -121,11 +150,16 @@ mod tests {
     }
 
     #[test]
-    fn other_frames_are_not_batches() {
-        assert_eq!(parse(r#"{"seq":1,"event":{"type":"session.status","state":"running"}}"#), None);
-        assert_eq!(parse(r#"{"type":"pong"}"#), None);
-        assert_eq!(parse("not json"), None);
-        assert!(matches!(parse(r#"{"type":"events"}"#), Some(Err(_))));
-        assert!(matches!(parse(r#"{"type":"events","events":{}}"#), None | Some(Err(_))));
+    fn single_events_controls_and_garbage() {
+        let single = read(r#"{"seq":1,"event":{"type":"session.status","state":"running"}}"#);
+        assert!(matches!(&single, Frame::Events(e) if matches!(&e[..], [Element::Event(i)] if i.seq == 1)));
+        assert_eq!(read(r#"{"type":"pong"}"#), Frame::Control(GatewayControl::Pong));
+        for garbage in ["not json", "[1]", r#"{"type":"events"}"#, r#"{"type":"events","events":{}}"#, r#"{"type":"nope"}"#, "{}"] {
+            assert!(matches!(read(garbage), Frame::Refused(_)), "{garbage}");
+        }
+        let huge = format!(r#"{{"seq":4,"event":{{"type":"session.status","pad":"{}"}}}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert!(matches!(read(&huge), Frame::Events(e) if matches!(&e[..], [Element::Unreadable { seq: 4, .. }])));
+        let huge_batch = format!(r#"{{"type":"events","events":[],"pad":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert!(matches!(read(&huge_batch), Frame::Refused(_)));
     }
 }

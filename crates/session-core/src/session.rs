@@ -10,7 +10,7 @@ use shared_types::{
 };
 use shared_types::gateway::GatewayControl;
 
-use crate::batch::{self, Element, Incoming};
+use crate::batch::{self, Element, Frame, Incoming};
 use crate::commands::{self, Accepted};
 use crate::config::CoreConfig;
 use crate::error::{CoreError, Result};
@@ -207,22 +207,29 @@ impl<S: Sql> SessionCore<S> {
     /// fields) is stored as it came and counted like any other, so that the session never stalls
     /// on it; only a frame (or batch element) with no readable seq is dropped.
     pub fn on_gateway_text(&mut self, text: &str, now: TimestampMs) -> Result<Output> {
-        if let Some(batch) = batch::parse(text) {
-            return match batch {
-                Ok(elements) => self.on_gateway_elements(elements, now),
-                Err(reason) => self.noted(format!("gateway frame ignored: {reason}"), now),
-            };
-        }
-        match codec::decode_gateway_frame(text) {
-            Ok(frame) => self.on_gateway_frame(frame, now),
-            Err(e) => match log::numbered(text) {
-                Some((seq, original_type)) => {
-                    let element = Element::Unreadable { seq, raw: text, original_type, reason: e.to_string() };
-                    self.on_gateway_elements(vec![element], now)
+        self.on_gateway_texts(&[text], now)
+    }
+
+    /// Text frames from the gateway that were waiting together (the shell drains its socket):
+    /// one input, so that their events are stored, acked and broadcast as one batch whatever
+    /// frames they came in (an older gateway sends one frame per event).
+    pub fn on_gateway_texts(&mut self, texts: &[impl AsRef<str>], now: TimestampMs) -> Result<Output> {
+        let mut elements = Vec::new();
+        let mut notes = Vec::new();
+        for text in texts {
+            match batch::read(text.as_ref()) {
+                Frame::Events(more) => elements.extend(more),
+                Frame::Control(GatewayControl::Pong) => {}
+                Frame::Control(GatewayControl::Error { code, message }) => {
+                    notes.push(format!("the gateway refused a command ({code:?}): {message}"))
                 }
-                None => self.noted(format!("unreadable gateway frame ignored (it has no seq to count): {e}"), now),
-            },
+                Frame::Refused(reason) => notes.push(format!("unreadable gateway frame ignored: {reason}")),
+            }
         }
+        let mut out = self.on_gateway_elements(elements, now)?;
+        notes.append(&mut out.notes);
+        out.notes = notes;
+        Ok(out)
     }
 
     /// A decoded gateway frame: store the events, apply what became contiguous, ack, broadcast.

@@ -192,3 +192,18 @@ fn a_far_behind_browser_still_gets_a_snapshot_and_then_batches() {
     let live = h.core.on_gateway_text(&batch_text(&more), h.now).unwrap();
     assert!(matches!(&live.broadcast[..], [ServerFrame::Events { events, .. }] if events.len() == 2));
 }
+
+#[test]
+fn single_frames_waiting_together_are_one_input_for_an_old_gateway_too() {
+    let mut h = Harness::new();
+    h.up();
+    let mut all = vec![env(1, created())];
+    all.extend(a_turn(2, 20));
+    let texts: Vec<String> = all.iter().map(|e| codec::encode(&GatewayFrame::Event(e.clone()))).collect();
+    let before = h.core.sql().statements();
+    let out = h.core.on_gateway_texts(&texts, h.now).unwrap();
+    assert!(h.core.sql().statements() - before < 25, "one batch's statements for {} frames", texts.len());
+    assert_eq!(acks(&out), vec![all.len() as u64]);
+    assert_eq!(out.broadcast.len(), 1);
+    assert_eq!(h.core.transcript().unwrap(), Transcript::from_events(&all));
+}

@@ -219,6 +219,9 @@ impl Session {
             GatewayCommand::Ping => self.reply(conn, &GatewayFrame::Control(GatewayControl::Pong)),
             GatewayCommand::Ack { seq } => {
                 self.outbox.ack(seq)?;
+                if let Some(c) = self.conns.get(&conn).filter(|c| c.batches) {
+                    let _ = c.tx.send(Outgoing::Acked(seq));
+                }
             }
             GatewayCommand::Attach { after_seq, batches } => self.attach(conn, after_seq, batches)?,
             GatewayCommand::Create { config } => self.create(conn, config)?,
@@ -256,7 +259,8 @@ impl Session {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.batches = batches;
             for envelope in replay {
-                let _ = c.tx.send(Outgoing::Event { text: encode(&GatewayFrame::Event(envelope)), batches });
+                let seq = envelope.seq;
+                let _ = c.tx.send(Outgoing::Event { seq, text: encode(&GatewayFrame::Event(envelope)), batches });
             }
             c.attached = true;
         }
@@ -593,9 +597,10 @@ impl Session {
             }
         }
         let envelope = self.outbox.append(event)?;
+        let seq = envelope.seq;
         let text = encode(&GatewayFrame::Event(envelope));
         for conn in self.conns.values().filter(|c| c.attached) {
-            let _ = conn.tx.send(Outgoing::Event { text: text.clone(), batches: conn.batches });
+            let _ = conn.tx.send(Outgoing::Event { seq, text: text.clone(), batches: conn.batches });
         }
         Ok(())
     }

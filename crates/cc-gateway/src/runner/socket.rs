@@ -2,17 +2,20 @@
 //! here and speaks the same GatewayCommand / GatewayEvent frames as NDJSON. Each connection is
 //! a reader feeding the session actor and a writer draining what the actor sends it.
 //!
-//! On a connection whose `session.attach` asked for `batches`, the writer sends every event
-//! that is waiting when it wakes (up to [`MAX_BATCH_BYTES`]) as one `events` line; a lone event
-//! goes out at once, as a single event frame, so nothing waits for company.
+//! On a connection whose `session.attach` asked for `batches`, the writer's [`Window`] sends
+//! a lone event at once and joins the events that pile up behind unacknowledged frames into
+//! `events` lines (up to [`MAX_BATCH_BYTES`]).
 
+use std::collections::VecDeque;
 use std::path::Path;
+use std::time::Duration;
 
 use shared_types::codec::decode_command;
 use shared_types::MAX_BATCH_BYTES;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::session::Input;
 
@@ -48,20 +51,27 @@ async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender
     }
     let writer = tokio::spawn(async move {
         let _drained = drained;
+        let mut window = Window::default();
         let mut out = String::new();
-        while let Some(first) = rx.recv().await {
-            out.clear();
-            let next = lines(first, &mut rx, &mut out);
-            if write.write_all(out.as_bytes()).await.is_err() {
-                break;
-            }
-            if let Some(next) = next {
-                out.clear();
-                next.write_to(&mut out);
-                if write.write_all(out.as_bytes()).await.is_err() {
-                    break;
+        loop {
+            let stalled = window.stalled_since().map(|since| since + ACK_WAIT);
+            tokio::select! {
+                first = rx.recv() => {
+                    let Some(first) = first else { break };
+                    window.take(first, &mut out);
+                    while let Ok(more) = rx.try_recv() {
+                        window.take(more, &mut out);
+                    }
+                }
+                _ = tokio::time::sleep_until(stalled.unwrap_or_else(Instant::now)), if stalled.is_some() => {
+                    window.ack_overdue();
                 }
             }
+            window.flush(Instant::now(), &mut out);
+            if !out.is_empty() && write.write_all(out.as_bytes()).await.is_err() {
+                break;
+            }
+            out.clear();
         }
     });
     let mut lines = BufReader::new(read).lines();
@@ -82,52 +92,97 @@ async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender
 #[derive(Debug)]
 pub enum Outgoing {
     /// A numbered event frame; `batches`: the peer reads `events` frames.
-    Event { text: String, batches: bool },
-    /// Anything else (a control frame): always on its own line.
+    Event { seq: u64, text: String, batches: bool },
+    /// The peer acked up to this seq.
+    Acked(u64),
+    /// Anything else (a control frame): always on its own line, at once.
     Other(String),
 }
 
-impl Outgoing {
-    fn write_to(&self, out: &mut String) {
-        let (Outgoing::Event { text, .. } | Outgoing::Other(text)) = self;
-        out.push_str(text);
-        out.push('\n');
+/// Frames a batch-reading peer may have unacknowledged before further events wait and join.
+pub const WINDOW: usize = 2;
+
+/// How long the writer waits for an ack before it sends what waits anyway (a peer that does not
+/// ack, or acks only what became contiguous, never stalls the link).
+pub const ACK_WAIT: Duration = Duration::from_millis(50);
+
+/// A batch-reading connection's flow: events go out at once while fewer than [`WINDOW`] frames
+/// are unacknowledged; beyond that they wait and leave together, as one `events` frame (up to
+/// [`MAX_BATCH_BYTES`]), when an ack opens the window. So a lone event is never delayed, and a
+/// peer that falls behind gets fewer, larger frames instead of a growing queue of small ones:
+/// the batch size follows the peer's pace (acks clock it, as in TCP).
+#[derive(Debug, Default)]
+pub struct Window {
+    waiting: Vec<(u64, String)>,
+    /// The last seq of each unacknowledged frame, oldest first, and when the oldest was sent.
+    in_flight: VecDeque<u64>,
+    oldest_sent: Option<Instant>,
+}
+
+impl Window {
+    /// Takes one message from the actor: a batchable event waits for [`Self::flush`], anything
+    /// else is written to `out` now.
+    pub fn take(&mut self, message: Outgoing, out: &mut String) {
+        match message {
+            Outgoing::Event { seq, text, batches: true } => self.waiting.push((seq, text)),
+            Outgoing::Event { text, batches: false, .. } | Outgoing::Other(text) => line(out, &text),
+            Outgoing::Acked(seq) => {
+                while self.in_flight.front().is_some_and(|last| *last <= seq) {
+                    self.in_flight.pop_front();
+                    self.oldest_sent = None;
+                }
+            }
+        }
+    }
+
+    /// The peer has not acked in [`ACK_WAIT`]: stop waiting for it.
+    pub fn ack_overdue(&mut self) {
+        self.in_flight.clear();
+        self.oldest_sent = None;
+    }
+
+    /// Since when the oldest unacknowledged frame waits, while events wait behind it.
+    pub fn stalled_since(&self) -> Option<Instant> {
+        self.oldest_sent.filter(|_| !self.waiting.is_empty())
+    }
+
+    /// Writes what the window lets out: one frame per free slot, each a lone event or an
+    /// `events` batch of what waits.
+    pub fn flush(&mut self, now: Instant, out: &mut String) {
+        while !self.waiting.is_empty() && self.in_flight.len() < WINDOW {
+            let mut size = 0;
+            let take = self
+                .waiting
+                .iter()
+                .take_while(|(_, text)| {
+                    size += text.len() + 1;
+                    size <= MAX_BATCH_BYTES
+                })
+                .count()
+                .max(1);
+            let frame: Vec<(u64, String)> = self.waiting.drain(..take).collect();
+            let last = frame[frame.len() - 1].0;
+            if let [(_, text)] = &frame[..] {
+                line(out, text);
+            } else {
+                out.push_str("{\"type\":\"events\",\"events\":[");
+                for (i, (_, text)) in frame.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(text);
+                }
+                out.push_str("]}\n");
+            }
+            self.in_flight.push_back(last);
+            self.oldest_sent.get_or_insert(now);
+        }
     }
 }
 
-/// Writes `first` into `out`, joined with every batchable event already waiting in `rx` (up to
-/// [`MAX_BATCH_BYTES`]) into one `events` line. Returns what it took from `rx` but could not
-/// join (written after, in order).
-fn lines(first: Outgoing, rx: &mut mpsc::UnboundedReceiver<Outgoing>, out: &mut String) -> Option<Outgoing> {
-    let Outgoing::Event { text, batches: true } = first else {
-        first.write_to(out);
-        return None;
-    };
-    let mut joined = vec![text];
-    let mut size = joined[0].len();
-    let mut next = None;
-    loop {
-        match rx.try_recv() {
-            Ok(Outgoing::Event { text, batches: true }) if size + text.len() < MAX_BATCH_BYTES => {
-                size += text.len() + 1;
-                joined.push(text);
-            }
-            Ok(other) => {
-                next = Some(other);
-                break;
-            }
-            Err(_) => break,
-        }
-    }
-    if joined.len() == 1 {
-        out.push_str(&joined[0]);
-    } else {
-        out.push_str("{\"type\":\"events\",\"events\":[");
-        out.push_str(&joined.join(","));
-        out.push_str("]}");
-    }
+fn line(out: &mut String, text: &str) {
+    out.push_str(text);
     out.push('\n');
-    next
 }
 
 #[cfg(test)]
@@ -139,64 +194,88 @@ mod tests {
 
     fn event(seq: u64, batches: bool) -> Outgoing {
         let e = EventEnvelope { seq, event: GatewayEvent::Status { state: RunnerState::Running } };
-        Outgoing::Event { text: encode(&GatewayFrame::Event(e)), batches }
+        Outgoing::Event { seq, text: encode(&GatewayFrame::Event(e)), batches }
     }
 
-    /// Runs the writer's joining over what is queued; returns the lines it would write.
-    fn written(queued: Vec<Outgoing>) -> Vec<GatewayFrame> {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        queued.into_iter().for_each(|o| tx.send(o).unwrap());
-        let mut lines_out = String::new();
-        while let Ok(first) = rx.try_recv() {
-            if let Some(next) = lines(first, &mut rx, &mut lines_out) {
-                next.write_to(&mut lines_out);
-            }
-        }
-        lines_out.lines().map(|l| decode_gateway_frame(l).expect("every line is a frame")).collect()
-    }
-
-    fn seqs(frame: &GatewayFrame) -> Vec<u64> {
-        match frame {
+    fn frames(out: &mut String) -> Vec<Vec<u64>> {
+        let frames = out.lines().map(|l| match decode_gateway_frame(l).expect("every line is a frame") {
             GatewayFrame::Event(e) => vec![e.seq],
             GatewayFrame::Events(b) => b.events.iter().map(|e| e.seq).collect(),
             GatewayFrame::Control(_) => vec![],
-        }
+        });
+        let frames = frames.collect();
+        out.clear();
+        frames
+    }
+
+    /// Feeds `messages` and flushes, as the writer does when it wakes; returns the frames written.
+    fn step(w: &mut Window, messages: Vec<Outgoing>) -> Vec<Vec<u64>> {
+        let mut out = String::new();
+        messages.into_iter().for_each(|m| w.take(m, &mut out));
+        w.flush(Instant::now(), &mut out);
+        frames(&mut out)
     }
 
     #[test]
-    fn ready_events_go_out_as_one_batch_and_a_lone_event_as_itself() {
-        let frames = written((1..=5).map(|s| event(s, true)).collect());
-        assert!(matches!(&frames[..], [GatewayFrame::Events(_)]));
-        assert_eq!(seqs(&frames[0]), vec![1, 2, 3, 4, 5]);
-        let lone = written(vec![event(6, true)]);
-        assert!(matches!(&lone[..], [GatewayFrame::Event(e)] if e.seq == 6), "no waiting for company");
+    fn lone_events_go_at_once_and_a_backlog_leaves_as_one_batch_per_ack() {
+        let mut w = Window::default();
+        assert_eq!(step(&mut w, vec![event(1, true)]), vec![vec![1]], "no waiting for company");
+        assert_eq!(step(&mut w, vec![Outgoing::Acked(1), event(2, true)]), vec![vec![2]]);
+        assert_eq!(step(&mut w, vec![Outgoing::Acked(2)]), Vec::<Vec<u64>>::new());
+        // The peer falls behind: two frames in flight, the rest waits and joins.
+        assert_eq!(step(&mut w, vec![event(3, true)]), vec![vec![3]]);
+        assert_eq!(step(&mut w, vec![event(4, true)]), vec![vec![4]]);
+        assert_eq!(step(&mut w, (5..=9).map(|s| event(s, true)).collect()), Vec::<Vec<u64>>::new());
+        assert!(w.stalled_since().is_some());
+        assert_eq!(step(&mut w, vec![Outgoing::Acked(3)]), vec![vec![5, 6, 7, 8, 9]]);
+        assert_eq!(step(&mut w, vec![event(10, true), Outgoing::Acked(9)]), vec![vec![10]]);
     }
 
     #[test]
-    fn a_peer_without_batches_and_control_frames_keep_one_frame_each_in_order() {
+    fn control_frames_and_single_event_peers_never_wait() {
+        let mut w = Window::default();
         let pong = Outgoing::Other(encode(&GatewayFrame::Control(GatewayControl::Pong)));
-        let frames = written(vec![event(1, true), event(2, true), pong, event(3, true), event(4, false), event(5, false)]);
-        let order: Vec<Vec<u64>> = frames.iter().map(seqs).collect();
-        assert_eq!(order, vec![vec![1, 2], vec![], vec![3], vec![4], vec![5]]);
-        assert!(matches!(frames[1], GatewayFrame::Control(GatewayControl::Pong)));
+        let written = step(&mut w, vec![event(1, true), event(2, true), event(3, true), pong, event(4, false)]);
+        assert_eq!(written, vec![vec![], vec![4], vec![1, 2, 3]], "controls and old-peer events at once; what is ready, together");
     }
 
     #[test]
-    fn a_batch_stays_under_the_size_cap_and_a_big_event_goes_alone() {
+    fn an_overdue_ack_opens_the_window() {
+        let mut w = Window::default();
+        step(&mut w, vec![event(1, true)]);
+        step(&mut w, vec![event(2, true)]);
+        assert_eq!(step(&mut w, vec![event(3, true)]), Vec::<Vec<u64>>::new());
+        w.ack_overdue();
+        assert_eq!(step(&mut w, vec![]), vec![vec![3]]);
+    }
+
+    #[test]
+    fn batches_stay_under_the_size_cap_and_a_big_event_goes_alone() {
         let big = EventEnvelope {
             seq: 3,
             event: GatewayEvent::ToolResult { tool_call_id: "t".into(), result: "x".repeat(MAX_BATCH_BYTES).into(), is_error: false },
         };
-        let mut queued: Vec<Outgoing> = vec![event(1, true), event(2, true)];
-        queued.push(Outgoing::Event { text: encode(&GatewayFrame::Event(big)), batches: true });
-        queued.extend((4..=2000).map(|s| event(s, true)));
-        let frames = written(queued);
-        let order: Vec<Vec<u64>> = frames.iter().map(seqs).collect();
-        assert_eq!(order[0], vec![1, 2]);
-        assert_eq!(order[1], vec![3], "the big event alone");
-        assert_eq!(order.concat(), (1..=2000).collect::<Vec<_>>(), "every event once, in order");
-        for f in &frames {
-            assert!(encode(f).len() <= MAX_BATCH_BYTES + 512 || seqs(f).len() == 1);
+        let mut w = Window::default();
+        let mut queued = vec![event(1, true), event(2, true)];
+        queued.push(Outgoing::Event { seq: 3, text: encode(&GatewayFrame::Event(big)), batches: true });
+        queued.extend((4..=5000).map(|s| event(s, true)));
+        let mut out = String::new();
+        queued.into_iter().for_each(|m| w.take(m, &mut out));
+        let mut all = Vec::new();
+        for _ in 0..10_000 {
+            w.flush(Instant::now(), &mut out);
+            for l in out.lines() {
+                assert!(l.len() <= MAX_BATCH_BYTES + 64 || !l.starts_with("{\"type\""), "a batch over the cap");
+            }
+            let written = frames(&mut out);
+            if written.is_empty() {
+                break;
+            }
+            all.extend(written);
+            w.take(Outgoing::Acked(u64::MAX), &mut out);
         }
+        assert_eq!(all[0], vec![1, 2]);
+        assert_eq!(all[1], vec![3], "the big event alone");
+        assert_eq!(all.concat(), (1..=5000).collect::<Vec<_>>(), "every event once, in order");
     }
 }

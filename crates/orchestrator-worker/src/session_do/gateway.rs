@@ -8,10 +8,14 @@
 
 use std::rc::Rc;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use worker::{Fetch, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
 
 use super::Shell;
+
+/// The most frames, and bytes of them, that one core input takes from the link's queue.
+const DRAIN_FRAMES: usize = 256;
+const DRAIN_BYTES: usize = 1024 * 1024;
 
 /// How a dial ended.
 pub enum Dialled {
@@ -106,15 +110,41 @@ async fn read(shell: Rc<Shell>, ws: WebSocket) {
     }
     let epoch = shell.install_gateway(ws.clone());
     shell.link_input(|core, now| core.link_up(now)).await;
-    while let Some(event) = events.next().await {
+    let mut next = events.next().await;
+    while let Some(event) = next.take() {
         if !shell.is_current_gateway(epoch) {
             return;
         }
         match event {
-            Ok(WebsocketEvent::Message(message)) => match message.text() {
-                Some(text) => shell.link_input(|core, now| core.on_gateway_text(&text, now)).await,
-                None => worker::console_warn!("a binary frame from the gateway was ignored"),
-            },
+            Ok(WebsocketEvent::Message(message)) => {
+                // Every message already waiting joins this one: one core input (one batch of
+                // statements, one ack, one frame per browser) however the gateway framed them.
+                let mut texts: Vec<String> = message.text().into_iter().collect();
+                let mut bytes = texts.first().map_or(0, String::len);
+                while bytes < DRAIN_BYTES && texts.len() < DRAIN_FRAMES {
+                    match events.next().now_or_never() {
+                        Some(Some(Ok(WebsocketEvent::Message(m)))) => match m.text() {
+                            Some(text) => {
+                                bytes += text.len();
+                                texts.push(text);
+                            }
+                            None => worker::console_warn!("a binary frame from the gateway was ignored"),
+                        },
+                        Some(Some(other)) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Some(None) => break, // the stream ended: the next read says so
+                        None => break,
+                    }
+                }
+                if !texts.is_empty() {
+                    shell.link_input(|core, now| core.on_gateway_texts(&texts, now)).await;
+                }
+                if next.is_none() {
+                    next = events.next().await;
+                }
+            }
             Ok(WebsocketEvent::Close(close)) => {
                 worker::console_log!("the gateway closed the link ({} {})", close.code(), close.reason());
                 break;
