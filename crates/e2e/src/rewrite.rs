@@ -101,14 +101,21 @@ async fn relay(client: tokio::net::TcpStream, target: u16, rules: Arc<Mutex<Vec<
         let _ = up_tx.close().await;
     };
     let to_do = async {
-        while let Some(Ok(message)) = up_rx.next().await {
-            let message = match message {
-                Message::Text(text) => Message::text(rewritten(&rules, text.as_str()).unwrap_or_else(|| text.to_string())),
-                Message::Binary(_) | Message::Close(_) => message,
+        'relay: while let Some(Ok(message)) = up_rx.next().await {
+            let messages = match message {
+                // A batch is split into single event frames (valid on any link), so each event
+                // can be rewritten on its own; the DO joins them again as they arrive together.
+                Message::Text(text) => singles(text.as_str())
+                    .into_iter()
+                    .map(|t| Message::text(rewritten(&rules, &t).unwrap_or(t)))
+                    .collect(),
+                Message::Binary(_) | Message::Close(_) => vec![message],
                 _ => continue,
             };
-            if down_tx.send(message).await.is_err() {
-                break;
+            for message in messages {
+                if down_tx.send(message).await.is_err() {
+                    break 'relay;
+                }
             }
         }
         let _ = down_tx.close().await;
@@ -116,6 +123,18 @@ async fn relay(client: tokio::net::TcpStream, target: u16, rules: Arc<Mutex<Vec<
     tokio::select! {
         _ = to_gateway => {}
         _ = to_do => {}
+    }
+}
+
+/// A gateway frame as single frames: an `events` batch's elements, anything else as it is.
+fn singles(text: &str) -> Vec<String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) if v.get("type").and_then(|t| t.as_str()) == Some(shared_types::gateway::EVENTS_FRAME) => v
+            .get("events")
+            .and_then(|e| e.as_array())
+            .map(|events| events.iter().map(|e| e.to_string()).collect())
+            .unwrap_or_else(|| vec![text.to_string()]),
+        _ => vec![text.to_string()],
     }
 }
 

@@ -9,6 +9,7 @@
 //! - latency p50/p99 at 100 and 1,000 events/s (one browser);
 //! - the highest rate one session sustained to 10 browsers with none lost (each browser got
 //!   every seq exactly once), stepping the rate up;
+//! - the time from a token leaving the CLI to its text drawn in a real Chromium on the dashboard;
 //! - the Worker bundle's gzipped size.
 
 use std::time::Instant;
@@ -65,6 +66,51 @@ async fn turn(browsers: &mut [Browser], turn_no: usize, lines: u64, rate: u64) -
         contiguous && after_held && deltas == lines && b.sync.duplicates() == 0
     });
     (latencies, whole, seconds)
+}
+
+/// The time from a token leaving the CLI to its text drawn in Chromium: the dashboard open on
+/// the session in a real Chromium (`browser/token-latency.mjs`), a turn of 1,000 tokens at
+/// 100/s while the ten clients stay connected.
+async fn token_to_chromium(browsers: &mut [Browser], stack: &Stack, id: &str, cookie: &str, turn_no: usize) {
+    use tokio::io::AsyncBufReadExt;
+    let tokens = 1_000u64;
+    let script = e2e::repo_root().join("crates/e2e/browser/token-latency.mjs");
+    let mut child = match tokio::process::Command::new("node")
+        .arg(&script)
+        .env("DURACLAW_STACK_URL", format!("http://127.0.0.1:{}", stack.worker_port))
+        .env("DURACLAW_BENCH_COOKIE", cookie)
+        .env("DURACLAW_BENCH_SESSION", id)
+        .env("DURACLAW_BENCH_TOKENS", tokens.to_string())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return println!("token -> Chromium: not measured (node: {e})"),
+    };
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(90), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line == "ready" {
+                return true;
+            }
+        }
+        false
+    });
+    if !ready.await.unwrap_or(false) {
+        return println!("token -> Chromium: not measured (the page did not open; see the script's stderr)");
+    }
+    browsers[0]
+        .command(ClientCommand::Message { client_id: format!("bench-{turn_no}"), content: vec![ContentBlock::text(format!("{tokens} 100"))] })
+        .await;
+    for b in browsers.iter_mut() {
+        b.until("the token turn's result", |b| results(b) >= turn_no).await;
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(120), lines.next_line()).await {
+        Ok(Ok(Some(line))) => println!("{line}"),
+        _ => println!("token -> Chromium: not measured (no figures from the page)"),
+    }
+    let _ = child.wait().await;
 }
 
 #[tokio::main]
@@ -136,6 +182,8 @@ async fn main() {
         }
     }
     println!("most events/s one session sustained to 10 browsers with none lost: {best} (the most delivered with none lost: {most_delivered:.0} events/s)");
+    turn_no += 1;
+    token_to_chromium(&mut ten, &stack, &id, &cookie, turn_no).await;
     let wasm = e2e::repo_root().join("build/index_bg.wasm");
     let js = e2e::repo_root().join("build/index.js");
     let gz = |p: &std::path::Path| -> u64 {
