@@ -164,6 +164,8 @@ async fn a_3_mb_tool_call_reaches_the_browser_whole() {
     let cursor = a.sync.cursor();
     late.until("the replay", |b| b.sync.cursor() >= cursor).await;
     assert_eq!(request(&late), Some(big.len()));
+    let caught = late.sync.cursor();
+    a.until("what the late client holds", |b| b.sync.cursor() >= caught).await;
     assert_eq!(late.sync.transcript(), a.sync.transcript());
     assert_exactly_once(&a.events);
 }
@@ -428,6 +430,9 @@ async fn an_undecodable_gateway_event_is_stored_shown_as_unknown_and_the_session
     let mut late = Browser::open(stack.worker_port, &id, &cookie).await;
     let cursor = a.sync.cursor();
     late.until("the replay", |b| b.sync.cursor() >= cursor).await;
+    // (the turn's last status may have reached the late one first)
+    let caught = late.sync.cursor();
+    a.until("what the late browser holds", |b| b.sync.cursor() >= caught).await;
     assert_eq!(late.sync.transcript(), a.sync.transcript());
 
     // each was logged once; the DO's SQLite holds each frame as it came, in chunks

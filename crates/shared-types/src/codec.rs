@@ -5,6 +5,8 @@
 use std::fmt;
 
 use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::browser::{ClientCommand, ClientFrame, ServerFrame};
@@ -53,81 +55,81 @@ impl fmt::Display for FrameError {
 
 impl std::error::Error for FrameError {}
 
-/// Parses text into a JSON object, enforcing the size limit.
-fn parse_object(text: &str) -> Result<serde_json::Map<String, Value>, FrameError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(FrameError::TooLarge { size: text.len(), max: MAX_FRAME_BYTES });
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(FrameError::MissingType),
-        Err(e) => Err(FrameError::NotJson(e.to_string())),
+/// What every frame is read for first: its shape, its `type`, and the fields that error frames
+/// and numbered events need. Only this struct goes through `Value` (for fields of any JSON type);
+/// each frame type itself is decoded straight from the text, so the Worker and the dashboard
+/// carry one deserializer per frame type, not two.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", default)]
+    kind: Option<Value>,
+    #[serde(default)]
+    request_id: Option<Value>,
+    #[serde(default)]
+    seq: Option<Value>,
+    #[serde(borrow, default)]
+    event: Option<&'a RawValue>,
+}
+
+impl Head<'_> {
+    fn kind(&self) -> Option<&str> {
+        self.kind.as_ref().and_then(Value::as_str)
     }
 }
 
-/// Decodes a tagged object once its `type` is known to be one of `types`.
-fn decode_tagged<T: DeserializeOwned>(
-    map: serde_json::Map<String, Value>,
-    types: &[&str],
-) -> Result<T, FrameError> {
-    let kind = match map.get("type") {
-        Some(Value::String(t)) => t.clone(),
-        _ => return Err(FrameError::MissingType),
-    };
-    if !types.contains(&kind.as_str()) {
-        return Err(FrameError::UnknownType(kind));
+/// Reads a frame's head, enforcing the size limit: not JSON, or not an object, is refused here.
+fn head(text: &str) -> Result<Head<'_>, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooLarge { size: text.len(), max: MAX_FRAME_BYTES });
     }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| FrameError::Invalid { kind, message: e.to_string() })
+    serde_json::from_str(text).map_err(|e| match e.classify() {
+        Category::Data => FrameError::MissingType,
+        _ => FrameError::NotJson(e.to_string()),
+    })
+}
+
+/// Decodes a tagged object once its `type` is known to be one of `types`.
+fn decode_tagged<T: DeserializeOwned>(text: &str, head: &Head<'_>, types: &[&str]) -> Result<T, FrameError> {
+    let kind = head.kind().ok_or(FrameError::MissingType)?;
+    if !types.contains(&kind) {
+        return Err(FrameError::UnknownType(kind.to_string()));
+    }
+    serde_json::from_str(text).map_err(|e| FrameError::Invalid { kind: kind.to_string(), message: e.to_string() })
 }
 
 /// Reads a DO -> gateway command.
 pub fn decode_command(text: &str) -> Result<GatewayCommand, FrameError> {
-    decode_tagged(parse_object(text)?, GatewayCommand::TYPES)
+    decode_tagged(text, &head(text)?, GatewayCommand::TYPES)
 }
 
 /// Reads a gateway -> DO frame: `{"seq", "event"}`, an `events` batch of them, or an
 /// unnumbered control frame.
 pub fn decode_gateway_frame(text: &str) -> Result<GatewayFrame, FrameError> {
-    let mut map = parse_object(text)?;
-    if !map.contains_key("seq") {
-        if map.get("type").and_then(Value::as_str) == Some(EVENTS_FRAME) {
-            return decode_tagged(map, &[EVENTS_FRAME]).map(GatewayFrame::Events);
+    let h = head(text)?;
+    let Some(seq) = &h.seq else {
+        if h.kind() == Some(EVENTS_FRAME) {
+            return decode_tagged(text, &h, &[EVENTS_FRAME]).map(GatewayFrame::Events);
         }
-        return decode_tagged(map, GatewayControl::TYPES).map(GatewayFrame::Control);
-    }
-    let invalid = |message: String| FrameError::Invalid { kind: "event".into(), message };
-    let seq = map
-        .get("seq")
-        .and_then(Value::as_u64)
-        .filter(|s| *s > 0)
-        .ok_or_else(|| invalid("\"seq\" must be a positive integer".into()))?;
-    let event = match map.remove("event") {
-        Some(Value::Object(event)) => decode_tagged::<GatewayEvent>(event, GatewayEvent::TYPES)?,
-        _ => return Err(invalid("\"event\" must be an object".into())),
+        return decode_tagged(text, &h, GatewayControl::TYPES).map(GatewayFrame::Control);
     };
+    let invalid = |message: &str| FrameError::Invalid { kind: "event".into(), message: message.into() };
+    let seq = seq.as_u64().filter(|s| *s > 0).ok_or_else(|| invalid("\"seq\" must be a positive integer"))?;
+    let event = h.event.map(RawValue::get).filter(|e| e.starts_with('{')).ok_or_else(|| invalid("\"event\" must be an object"))?;
+    let event = decode_tagged::<GatewayEvent>(event, &head(event)?, GatewayEvent::TYPES)?;
     Ok(GatewayFrame::Event(EventEnvelope { seq, event }))
 }
 
 /// Reads a browser -> DO frame. On error, also returns the frame's `request_id` when it could be
 /// read, so that the `error` frame can name the request.
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, (FrameError, Option<String>)> {
-    let map = parse_object(text).map_err(|e| (e, None))?;
-    let request_id = map.get("request_id").and_then(Value::as_str).map(str::to_string);
-    let kind = match map.get("type") {
-        Some(Value::String(t)) => t.clone(),
-        _ => return Err((FrameError::MissingType, request_id)),
-    };
-    if !ClientCommand::TYPES.contains(&kind.as_str()) {
-        return Err((FrameError::UnknownType(kind), request_id));
-    }
-    serde_json::from_value(Value::Object(map))
-        .map_err(|e| (FrameError::Invalid { kind, message: e.to_string() }, request_id))
+    let h = head(text).map_err(|e| (e, None))?;
+    let request_id = h.request_id.as_ref().and_then(Value::as_str).map(str::to_string);
+    decode_tagged(text, &h, ClientCommand::TYPES).map_err(|e| (e, request_id))
 }
 
 /// Reads a DO -> browser frame.
 pub fn decode_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
-    decode_tagged(parse_object(text)?, ServerFrame::TYPES)
+    decode_tagged(text, &head(text)?, ServerFrame::TYPES)
 }
 
 /// Encodes any frame as JSON text. Serialising these types cannot fail (string keys only).
