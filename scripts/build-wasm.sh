@@ -101,6 +101,17 @@ worker_build() {
   [ "$PROFILE" = dev ] && args+=(--dev) || args+=(--release)
   (cd crates/orchestrator-worker &&
     wasm_env "$WORKER_BUILD_BIN" "${args[@]}" --out-dir ../../build) || return 1
+  # worker-build leaves the name section and does not shrink the code: wasm-opt -Oz takes the
+  # Worker from 490 KB to about 430 KB gzipped (exports and imports are kept, so the glue holds).
+  if [ "${DURACLAW_WASM_OPT:-1}" != 0 ] && [ "$PROFILE" = release ]; then
+    local t
+    t="$(_ts)"
+    "$WASM_OPT_BIN" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$OUT/index_bg.wasm" -o "$OUT/index_bg.opt.wasm" || return 1
+    mv "$OUT/index_bg.opt.wasm" "$OUT/index_bg.wasm"
+    log "    wasm-opt -Oz ($(_elapsed "$t"))"
+  fi
   echo "$stamp" >"$OUT/.worker-stamp"
 }
 STEP_HINT="worker-build failed: check WASM_BINDGEN_BIN/ESBUILD_BIN/WASM_OPT_BIN in $DURACLAW_CACHE/env.sh (re-run scripts/setup.sh)"
