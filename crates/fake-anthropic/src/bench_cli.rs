@@ -22,6 +22,7 @@ pub fn now_nanos() -> u128 {
 pub fn run() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut turn = 0u64;
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { return };
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
@@ -32,7 +33,9 @@ pub fn run() {
         let mut numbers = prompt.split_whitespace().map(|n| n.parse::<u64>().unwrap_or(0));
         let (lines, rate) = (numbers.next().unwrap_or(10), numbers.next().unwrap_or(0));
         let _ = writeln!(out, r#"{{"type":"system","subtype":"init","session_id":"bench"}}"#);
-        let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench"}}}}}}"#);
+        // each turn its own message, as the real CLI's are
+        turn += 1;
+        let _ = writeln!(out, r#"{{"type":"stream_event","event":{{"type":"message_start","message":{{"id":"msg_bench_{turn}"}}}}}}"#);
         let start = Instant::now();
         for i in 0..lines {
             if let Some(step) = 1_000_000_000u64.checked_div(rate) {
