@@ -11,6 +11,9 @@
 //!   every seq exactly once), stepping the rate up;
 //! - the time from a token leaving the CLI to its text drawn in a real Chromium on the dashboard;
 //! - the Worker bundle's gzipped size.
+//!
+//! `DURACLAW_BENCH_WHERE=1` also prints where in each turn the events over 50 ms were (a stall
+//! at one moment, or queuing throughout).
 
 use std::time::Instant;
 
@@ -53,6 +56,13 @@ async fn turn(browsers: &mut [Browser], turn_no: usize, lines: u64, rate: u64) -
             let sent: u128 = text.parse().unwrap_or(0);
             let arrived = now_nanos() - at.elapsed().as_nanos();
             latencies.push((arrived.saturating_sub(sent) / 1000) as u64);
+        }
+    }
+    if std::env::var_os("DURACLAW_BENCH_WHERE").is_some() {
+        // where in the turn the slow events were (to tell a start-up stall from steady queuing)
+        let slow: Vec<usize> = latencies.iter().enumerate().filter(|(_, l)| **l > 50_000).map(|(i, _)| i).collect();
+        if let (Some(first), Some(last)) = (slow.first(), slow.last()) {
+            println!("    ({} of {} events over 50 ms, from #{first} to #{last})", slow.len(), latencies.len());
         }
     }
     latencies.sort_unstable();
