@@ -62,7 +62,9 @@ async fn turn(browsers: &mut [Browser], turn_no: usize, lines: u64, rate: u64) -
         // where in the turn the slow events were (to tell a start-up stall from steady queuing)
         let slow: Vec<usize> = latencies.iter().enumerate().filter(|(_, l)| **l > 50_000).map(|(i, _)| i).collect();
         if let (Some(first), Some(last)) = (slow.first(), slow.last()) {
-            println!("    ({} of {} events over 50 ms, from #{first} to #{last})", slow.len(), latencies.len());
+            let tenth = latencies.len().div_ceil(10).max(1);
+            let per_tenth: Vec<usize> = (0..10).map(|t| slow.iter().filter(|i| **i / tenth == t).count()).collect();
+            println!("    ({} of {} events over 50 ms, from #{first} to #{last}; per tenth of the turn: {per_tenth:?})", slow.len(), latencies.len());
         }
     }
     latencies.sort_unstable();
