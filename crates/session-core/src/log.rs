@@ -48,7 +48,7 @@ const INSERT_BATCH: &str = "INSERT OR IGNORE INTO events (seq, kind, body, parts
 /// reads the JSON; the body it stores is the event's JSON, minified). An event larger than
 /// that is stored on its own (chunked above the row limit). Duplicates are ignored, first copy
 /// wins, as with [`insert`]; returns how many statements it took.
-pub fn insert_batch(db: &mut impl Sql, events: &[&Incoming<'_>]) -> Result<usize> {
+pub fn insert_batch(db: &mut impl Sql, events: &[Incoming<'_>]) -> Result<usize> {
     fn flush(db: &mut impl Sql, param: &mut String) -> Result<usize> {
         if param.is_empty() {
             return Ok(0);

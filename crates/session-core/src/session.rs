@@ -68,6 +68,14 @@ impl Output {
     }
 }
 
+/// What an unnumbered gateway frame tells the operator (a pong tells nothing).
+fn control_note(control: &GatewayControl) -> Option<String> {
+    match control {
+        GatewayControl::Pong => None,
+        GatewayControl::Error { code, message } => Some(format!("the gateway refused a command ({code:?}): {message}")),
+    }
+}
+
 /// The stored state an input's decisions depend on.
 struct View {
     facts: Facts,
@@ -219,17 +227,11 @@ impl<S: Sql> SessionCore<S> {
         for text in texts {
             match batch::read(text.as_ref()) {
                 Frame::Events(more) => elements.extend(more),
-                Frame::Control(GatewayControl::Pong) => {}
-                Frame::Control(GatewayControl::Error { code, message }) => {
-                    notes.push(format!("the gateway refused a command ({code:?}): {message}"))
-                }
+                Frame::Control(control) => notes.extend(control_note(&control)),
                 Frame::Refused(reason) => notes.push(format!("unreadable gateway frame ignored: {reason}")),
             }
         }
-        let mut out = self.on_gateway_elements(elements, now)?;
-        notes.append(&mut out.notes);
-        out.notes = notes;
-        Ok(out)
+        self.on_gateway_elements(elements, notes, now)
     }
 
     /// A decoded gateway frame: store the events, apply what became contiguous, ack, broadcast.
@@ -238,20 +240,12 @@ impl<S: Sql> SessionCore<S> {
             let body = serde_json::to_string(&e.event).map_err(|err| CoreError::corrupt("event", err))?;
             Ok(Element::Event(Incoming { seq: e.seq, event: e.event, body: body.into() }))
         };
-        match frame {
-            GatewayFrame::Event(envelope) => {
-                let element = incoming(envelope)?;
-                self.on_gateway_elements(vec![element], now)
-            }
-            GatewayFrame::Events(batch) => {
-                let elements = batch.events.into_iter().map(incoming).collect::<Result<Vec<_>>>()?;
-                self.on_gateway_elements(elements, now)
-            }
-            GatewayFrame::Control(GatewayControl::Pong) => self.noted_many(Vec::new(), now),
-            GatewayFrame::Control(GatewayControl::Error { code, message }) => {
-                self.noted(format!("the gateway refused a command ({code:?}): {message}"), now)
-            }
-        }
+        let (elements, notes) = match frame {
+            GatewayFrame::Event(envelope) => (vec![incoming(envelope)?], Vec::new()),
+            GatewayFrame::Events(batch) => (batch.events.into_iter().map(incoming).collect::<Result<Vec<_>>>()?, Vec::new()),
+            GatewayFrame::Control(control) => (Vec::new(), control_note(&control).into_iter().collect()),
+        };
+        self.on_gateway_elements(elements, notes, now)
     }
 
     /// Numbered events from one gateway frame (one, or a batch), however they arrived: the new
@@ -263,12 +257,14 @@ impl<S: Sql> SessionCore<S> {
     /// stand-in, reported once (a resent copy is a duplicate). What was stored before this
     /// frame beyond the contiguous seq (out of order, or unreadable) is read back and applied
     /// after. A storage error is returned and nothing is acked: the gateway resends.
-    fn on_gateway_elements(&mut self, elements: Vec<Element<'_>>, now: TimestampMs) -> Result<Output> {
+    /// `notes`: what the frames' reading already has to report.
+    fn on_gateway_elements(&mut self, elements: Vec<Element<'_>>, notes: Vec<String>, now: TimestampMs) -> Result<Output> {
         let before = self.status_before()?;
         let mut link = Link::load(&mut self.db)?;
         link.received(now);
         link.save(&mut self.db)?;
         let mut out = Output::new();
+        out.notes = notes;
         let mut facts = Facts::load(&mut self.db)?;
         let start = facts.contiguous_seq;
         let stored_before = log::max_seq(&mut self.db)?;
@@ -298,7 +294,7 @@ impl<S: Sql> SessionCore<S> {
         fresh.sort_by_key(|e| e.seq);
         fresh.dedup_by_key(|e| e.seq); // keeps the first copy of each seq
         if !fresh.is_empty() {
-            log::insert_batch(&mut self.db, &fresh.iter().collect::<Vec<_>>())?;
+            log::insert_batch(&mut self.db, &fresh)?;
         }
         // The run that continues the log and was not stored before this frame: applied as it
         // came. Anything else waits for the read-back below.
@@ -323,21 +319,6 @@ impl<S: Sql> SessionCore<S> {
         let view = self.view_with(facts, link)?;
         out.broadcast.push(ServerFrame::Events { status: view.status(), events: applied });
         self.finish_with(out, before, now, Some(view))
-    }
-
-    /// An input that only reports something.
-    fn noted(&mut self, note: String, now: TimestampMs) -> Result<Output> {
-        self.noted_many(vec![note], now)
-    }
-
-    fn noted_many(&mut self, notes: Vec<String>, now: TimestampMs) -> Result<Output> {
-        let before = self.status_before()?;
-        let mut link = Link::load(&mut self.db)?;
-        link.received(now);
-        link.save(&mut self.db)?;
-        let mut out = Output::new();
-        out.notes = notes;
-        self.finish(out, before, now)
     }
 
     /// The gateway socket closed or broke.

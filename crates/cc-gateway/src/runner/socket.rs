@@ -114,8 +114,9 @@ pub const ACK_WAIT: Duration = Duration::from_millis(50);
 #[derive(Debug, Default)]
 pub struct Window {
     waiting: Vec<(u64, String)>,
-    /// The last seq of each unacknowledged frame, oldest first, and when the oldest was sent.
+    /// The last seq of each unacknowledged frame, oldest first.
     in_flight: VecDeque<u64>,
+    /// When the window last moved: the first frame sent since the last ack (an ack clears it).
     oldest_sent: Option<Instant>,
 }
 
@@ -141,7 +142,7 @@ impl Window {
         self.oldest_sent = None;
     }
 
-    /// Since when the oldest unacknowledged frame waits, while events wait behind it.
+    /// Since when the window has not moved, while events wait behind it.
     pub fn stalled_since(&self) -> Option<Instant> {
         self.oldest_sent.filter(|_| !self.waiting.is_empty())
     }
