@@ -124,8 +124,8 @@ async fn relay_response(mut response: Response, shown: &str) -> Result<Response,
         relayed.headers().set("cache-control", "no-store")?;
         return Ok(relayed);
     }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) if status >= 400 => Err(ApiError::Relayed { status, body }),
+    match std::str::from_utf8(&bytes).map(serde_json::from_str::<ErrorBody>) {
+        Ok(Ok(body)) if status >= 400 => Err(ApiError::Relayed { status, body }),
         _ => Err(ApiError::GatewayUnavailable(format!(
             "the gateway at {shown} answered {status} ({}) instead of its JSON: a tunnel or Cloudflare Access page? \
              Check CF_ACCESS_CLIENT_ID/CF_ACCESS_CLIENT_SECRET and {CHECK}",

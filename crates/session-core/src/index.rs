@@ -1,9 +1,11 @@
 //! The row of the D1 sessions index (the session list), written on status changes and at most
-//! every few seconds otherwise: never once per event (DESIGN.md, "The Durable Object on workerd").
+//! every few seconds otherwise, when the gateway pauses: never once per event, never mid-burst
+//! (DESIGN.md, "The Durable Object on workerd").
 
 use serde::{Deserialize, Serialize};
 use shared_types::{SessionStatus, TimestampMs};
 
+use crate::config::CoreConfig;
 use crate::error::Result;
 use crate::sql::Sql;
 use crate::state;
@@ -39,16 +41,24 @@ impl IndexState {
         state::put(db, KEY, self)
     }
 
-    /// Whether a row is due: the status changed, or the log moved on and the interval passed.
-    pub fn due(&self, status: SessionStatus, last_seq: u64, now: TimestampMs, interval_ms: u64) -> bool {
-        self.status != Some(status) || (last_seq != self.last_seq && now >= self.at + interval_ms)
+    /// Whether a row is due: the status changed, or the log moved on, the interval passed and
+    /// the gateway has gone quiet (or the row is `index_max_lag_ms` old). `last_received` is when
+    /// the last gateway frame arrived.
+    pub fn due(&self, status: SessionStatus, last_seq: u64, now: TimestampMs, last_received: TimestampMs, cfg: &CoreConfig) -> bool {
+        self.due_at(status, last_seq, last_received, cfg).is_some_and(|at| now >= at)
     }
 
-    /// When a throttled update becomes due, if one waits.
-    pub fn due_at(&self, status: SessionStatus, last_seq: u64, interval_ms: u64) -> Option<TimestampMs> {
+    /// When a row becomes due, if one waits. A status change is due at once; a moved `last_seq`
+    /// once the interval has passed and the link has been quiet for `index_quiet_ms`, and at the
+    /// latest `index_max_lag_ms` after the last row. (In `wrangler dev` a D1 write holds the
+    /// whole workerd process for about 100 ms, which showed as a stall mid-stream; in
+    /// production it costs a subrequest. Either way the list gains nothing from a row per
+    /// burst.)
+    pub fn due_at(&self, status: SessionStatus, last_seq: u64, last_received: TimestampMs, cfg: &CoreConfig) -> Option<TimestampMs> {
         if self.status != Some(status) {
             return Some(self.at);
         }
-        (last_seq != self.last_seq).then_some(self.at + interval_ms)
+        let quiet = (last_received + cfg.index_quiet_ms).min(self.at + cfg.index_max_lag_ms);
+        (last_seq != self.last_seq).then_some((self.at + cfg.index_interval_ms).max(quiet))
     }
 }

@@ -490,13 +490,13 @@ impl<S: Sql> SessionCore<S> {
         let mut index = IndexState::load(&mut self.db)?;
         let last_seq = view.facts.contiguous_seq;
         if let Some(meta) = &view.meta {
-            if index.due(status, last_seq, now, self.cfg.index_interval_ms) {
+            if index.due(status, last_seq, now, view.link.last_received, &self.cfg) {
                 index = IndexState { status: Some(status), last_seq, at: now };
                 index.save(&mut self.db)?;
                 out.index = Some(IndexRow { session_id: meta.id.clone(), status, last_seq, updated_at: now });
             }
         }
-        let index_due = view.meta.as_ref().and_then(|_| index.due_at(status, last_seq, self.cfg.index_interval_ms));
+        let index_due = view.meta.as_ref().and_then(|_| index.due_at(status, last_seq, view.link.last_received, &self.cfg));
         out.alarm = match (view.link.next_alarm(wants, now, &self.cfg), index_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

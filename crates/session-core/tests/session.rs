@@ -311,8 +311,8 @@ fn an_idle_link_is_closed_and_reopened_on_demand() {
 }
 
 #[test]
-fn the_sessions_index_is_written_on_status_changes_and_at_most_every_interval() {
-    let cfg = CoreConfig { index_interval_ms: 5_000, ..CoreConfig::default() };
+fn the_sessions_index_is_written_on_status_changes_and_when_the_gateway_pauses() {
+    let cfg = CoreConfig { index_interval_ms: 5_000, index_quiet_ms: 1_000, index_max_lag_ms: 60_000, ..CoreConfig::default() };
     let mut h = Harness::with_config(cfg.clone());
     h.up();
     let t0 = h.now;
@@ -321,17 +321,41 @@ fn the_sessions_index_is_written_on_status_changes_and_at_most_every_interval() 
     let out = h.event(env(2, runner(RunnerState::Running)));
     let row = out.index.expect("status changed: a row");
     assert_eq!((row.status, row.last_seq, row.session_id.as_str()), (SessionStatus::Running, 2, "s-1"));
-    let mut rows = 0;
-    for seq in 3..50 {
+
+    // a 10 s burst, an event every 100 ms: past the interval, but never quiet, so no row
+    let mut seq = 3;
+    while seq < 100 {
         h.now = t0 + seq * 100;
         let out = h.event(env(seq, assistant(&format!("m{seq}"), "streaming")));
-        rows += usize::from(out.index.is_some());
-        assert!(out.alarm.is_some_and(|a| a <= t0 + 5_000 + 200));
+        assert!(out.index.is_none(), "no row mid-burst (seq {seq})");
+        let want = (t0 + 5_000).max(h.now + 1_000);
+        assert!(out.alarm.is_some_and(|a| a <= want), "seq {seq}: the alarm is set for when the row is due");
+        seq += 1;
     }
-    assert_eq!(rows, 0, "events within the interval write nothing");
-    h.now = t0 + 5_000;
-    let out = h.event(env(50, assistant("m50", "more")));
-    assert_eq!(out.index.map(|r| r.last_seq), Some(50));
+    let last = h.now;
+    let out = h.core.on_alarm(last + 999).unwrap();
+    assert!(out.index.is_none(), "not quiet long enough yet");
+    let out = h.core.on_alarm(last + 1_000).unwrap();
+    assert_eq!(out.index.map(|r| r.last_seq), Some(99), "quiet for a second: the row catches up");
+
+    // a stream that never pauses still gets a row once the last one is index_max_lag_ms old
+    let row_at = last + 1_000;
+    let mut rows = Vec::new();
+    for i in 1..=650u64 {
+        h.now = row_at + i * 100;
+        if let Some(row) = h.event(env(seq, assistant(&format!("m{seq}"), "streaming"))).index {
+            rows.push((h.now, row.last_seq));
+        }
+        seq += 1;
+    }
+    assert_eq!(rows.len(), 1, "one row in 65 s of unbroken stream: {rows:?}");
+    assert_eq!(rows[0].0, row_at + 60_000);
+
+    // a status change mid-burst is written at once
+    h.now += 100;
+    let out = h.event(env(seq, request("toolu_1")));
+    assert_eq!(out.index.map(|r| r.status), Some(SessionStatus::AwaitingApproval));
+
     h.core.index_failed().unwrap();
     let out = h.core.on_alarm(h.now + 1).unwrap();
     assert!(out.index.is_some(), "a failed write is retried");

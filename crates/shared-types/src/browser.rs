@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use shared_types_derive::TagFirst;
 
 use crate::config::PermissionMode;
 use crate::content::ContentBlock;
@@ -16,12 +17,29 @@ use crate::status::SessionStatus;
 use crate::TimestampMs;
 
 /// A browser -> DO frame: a command with an optional `request_id` that an `error` names.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// (`Deserialize` is written out below: serde's derive would buffer the flattened command.)
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClientFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     #[serde(flatten)]
     pub command: ClientCommand,
+}
+
+/// `{"request_id":…, "type":…, …}`: the `request_id` read on its own, then the command from the
+/// same text (its variant ignores the `request_id` field).
+impl<'de> Deserialize<'de> for ClientFrame {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct RequestId {
+            #[serde(default)]
+            request_id: Option<String>,
+        }
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let RequestId { request_id } = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        let command = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+        Ok(ClientFrame { request_id, command })
+    }
 }
 
 impl ClientFrame {
@@ -35,7 +53,7 @@ impl ClientFrame {
 }
 
 /// What a browser asks of a session.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type")]
 pub enum ClientCommand {
     /// With `batches`, the client reads [`ServerFrame::Events`] (an older client leaves it
@@ -96,7 +114,7 @@ impl ClientCommand {
 }
 
 /// A DO -> browser frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The state at `last_seq`. `transcript` (the `fold` of events up to `last_seq`) is sent to a
@@ -187,7 +205,7 @@ pub struct SessionMeta {
 }
 
 /// Something waiting for a human, shown on every device until someone answers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PendingRequest {
     Tool { tool_call: ToolCall },

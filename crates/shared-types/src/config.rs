@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use shared_types_derive::TagFirst;
 use serde_json::Value;
 
 use crate::shell::SimpleCommand;
@@ -345,7 +346,7 @@ pub fn glob(pattern: &str, text: &str, path: bool) -> bool {
 }
 
 /// What "approve for this session" remembers: exactly what the person was shown, never more.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TagFirst)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Grant {
     /// `Bash`: a simple command whose words begin with these (shown as `npm run test …`).

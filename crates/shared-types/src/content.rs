@@ -1,10 +1,11 @@
 //! Message content: what users send and what the model answers.
 
 use serde::{Deserialize, Serialize};
+use shared_types_derive::TagFirst;
 use serde_json::Value;
 
 /// A block of a user's message (text or an image), as the Messages API takes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
     Text { text: String },
@@ -29,7 +30,7 @@ pub struct ImageSource {
 }
 
 /// A block of an assistant message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AssistantBlock {
     Text { text: String },
@@ -48,7 +49,7 @@ pub struct AssistantMessage {
 }
 
 /// A streamed piece of an assistant message block.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Delta {
     Text { index: u32, text: String },

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use shared_types_derive::TagFirst;
 use serde_json::Value;
 
 use crate::browser::PendingRequest;
@@ -36,7 +37,7 @@ pub struct Transcript {
 }
 
 /// One entry of the conversation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     User { seq: u64, client_id: String, content: Vec<ContentBlock>, queued: bool },

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use shared_types_derive::TagFirst;
 use serde_json::Value;
 
 use crate::config::SessionConfig;
@@ -16,7 +17,7 @@ use crate::error::ErrorCode;
 use crate::kata::KataState;
 
 /// DO -> gateway.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type")]
 pub enum GatewayCommand {
     /// Start the session's runner (idempotent: an existing session is kept).
@@ -105,7 +106,7 @@ impl GatewayCommand {
 }
 
 /// gateway -> DO: one fact about the session, numbered in an [`EventEnvelope`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type")]
 pub enum GatewayEvent {
     #[serde(rename = "session.created")]
@@ -227,7 +228,7 @@ pub struct EventBatch {
 }
 
 /// Unnumbered gateway -> DO frames: not part of the session's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TagFirst)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum GatewayControl {
     Pong,

@@ -31,6 +31,7 @@ pub mod safe_git;
 pub mod shell;
 pub mod status;
 pub mod sync;
+pub mod tag_first;
 
 pub use browser::{ClientCommand, ClientFrame, PendingRequest, ServerFrame, SessionMeta};
 pub use codec::FrameError;

@@ -1,12 +1,13 @@
 //! The Durable Object's view of a session, stamped on every frame it sends to browsers.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use shared_types_derive::TagFirst;
 
 use crate::TimestampMs;
 
 /// What a session is doing, as the DO derives it from the runner's facts and its own link.
 /// Never `running` when nothing runs (invariant 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TagFirst)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SessionStatus {
     Starting,

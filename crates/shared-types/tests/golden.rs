@@ -114,7 +114,10 @@ fn every_golden_file_decodes_to_its_sample() {
                 assert_eq!(codec::decode_gateway_frame(&json).unwrap(), GatewayFrame::Control(sample_control(kind)))
             }
             "gateway_batch" => assert_eq!(codec::decode_gateway_frame(&json).unwrap(), GatewayFrame::Events(sample_batch())),
-            "client" => assert_eq!(codec::decode_client_frame(&json).unwrap().command, sample_client(kind)),
+            "client" => {
+                let frame = codec::decode_client_frame(&json).unwrap();
+                assert_eq!((frame.command, frame.request_id.as_deref()), (sample_client(kind), Some("r-1")), "{name}");
+            }
             "server" => assert_eq!(codec::decode_server_frame(&json).unwrap(), sample_server(kind)),
             other => panic!("unknown group {other}"),
         }

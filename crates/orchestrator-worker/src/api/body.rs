@@ -16,7 +16,9 @@ pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
     if bytes.is_empty() {
         return Err(ApiError::BadJson("the request needs a JSON body".into()));
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadJson(format!("the body is not the JSON this route takes: {e}")))
+    // from text, not bytes: every body then shares serde_json's one (string) reader in the wasm
+    let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::BadJson("the body is not UTF-8 text".into()))?;
+    serde_json::from_str(text).map_err(|e| ApiError::BadJson(format!("the body is not the JSON this route takes: {e}")))
 }
 
 /// Reads the raw body, refusing more than [`MAX_BODY_BYTES`]: a declared `Content-Length` is

@@ -11,11 +11,9 @@
 //! Objects, which keep it in each browser socket's attachment so that ending the login ends its
 //! sockets ([`crate::session_stub::end_sockets`]).
 
-use cookie::time::Duration;
-use cookie::{Cookie, SameSite};
 use worker::{D1Database, Request};
 
-use super::crypto;
+use super::{cookie, crypto};
 use super::users::User;
 use crate::api::error::ApiError;
 use crate::d1::{int, text};
@@ -39,12 +37,9 @@ impl Token {
     pub fn from_request(req: &Request) -> Option<Token> {
         let header = req.headers().get("cookie").ok().flatten()?;
         let name = cookie_name(is_https(req));
-        Cookie::split_parse(header)
-            .filter_map(Result::ok)
-            .find(|c| c.name() == name)
-            .map(|c| c.value().to_string())
+        cookie::find(&header, name)
             .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(Token)
+            .map(|v| Token(v.to_string()))
     }
 
     async fn hash_hex(&self) -> Result<String, ApiError> {
@@ -54,13 +49,13 @@ impl Token {
 
     /// The `Set-Cookie` value that stores this token in the browser that sent `req`.
     pub fn set_cookie(&self, req: &Request) -> String {
-        session_cookie(is_https(req), self.0.clone(), Duration::milliseconds(TTL_MS as i64))
+        session_cookie(is_https(req), &self.0, TTL_MS / 1000)
     }
 }
 
 /// The `Set-Cookie` value that removes the cookie.
 pub fn clear_cookie(req: &Request) -> String {
-    session_cookie(is_https(req), String::new(), Duration::ZERO)
+    session_cookie(is_https(req), "", 0)
 }
 
 /// The cookie's name: `__Host-` prefixed on https.
@@ -77,15 +72,8 @@ fn is_https(req: &Request) -> bool {
 }
 
 /// The `Set-Cookie` value; `__Host-` rules (Secure, Path=/, no Domain) hold for both names.
-pub fn session_cookie(https: bool, value: String, max_age: Duration) -> String {
-    Cookie::build((cookie_name(https), value))
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .max_age(max_age)
-        .build()
-        .to_string()
+pub fn session_cookie(https: bool, value: &str, max_age_secs: u64) -> String {
+    cookie::set_cookie(cookie_name(https), value, max_age_secs)
 }
 
 /// A live login: who, and its id (the hex SHA-256 of its token).

@@ -1,11 +1,13 @@
 //! Who is calling: users and passwords, login sessions (cookie + D1), the failed-login limit.
 //!
+//! - [`cookie`]: reading the `Cookie` header, writing `Set-Cookie`
 //! - [`credentials`]: what names and passwords must look like
 //! - [`password`] over [`crypto`]: PBKDF2-HMAC-SHA256 through WebCrypto
 //! - [`users`]: the `users` table (first sign-up is the admin)
 //! - [`login_session`]: the `duraclaw_session` cookie and the `login_sessions` table
 //! - [`rate_limit`]: failed-login counters in D1
 
+pub mod cookie;
 pub mod credentials;
 pub mod crypto;
 pub mod login_session;

@@ -176,14 +176,19 @@ fn now_ms() -> u64 {
     Date::now().as_millis()
 }
 
+/// An internal request's JSON body. Read as text and decoded by serde_json, never through
+/// `Request::json` (a JS value): the contract's tagged enums decode from JSON only
+/// (`shared_types::tag_first`).
+async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request, what: &str) -> std::result::Result<T, Refused> {
+    let text = req.text().await.map_err(|e| Refused(ErrorCode::InvalidInput, format!("the {what} body cannot be read: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Refused(ErrorCode::InvalidInput, format!("the {what} body does not parse: {e}")))
+}
+
 impl Shell {
     /// `POST /internal/create`: store meta and config, queue the prompt; the dial that sends
     /// `session.create` and then the prompt runs after the answer.
     async fn create(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
-        let body: CreateBody = req
-            .json()
-            .await
-            .map_err(|e| Refused(ErrorCode::InvalidInput, format!("the create body does not parse: {e}")))?;
+        let body: CreateBody = json_body(&mut req, "create").await?;
         let user = header(&req, "X-Duraclaw-User-Name").unwrap_or_else(|| "owner".into());
         let id = body.meta.id.clone();
         let created = self.input(None, |core, now| core.create(body.meta, body.config, now))?;
@@ -260,10 +265,7 @@ impl Shell {
     /// close its sockets now. Every socket's attachment names its user and login, so this holds
     /// across hibernation.
     async fn end_sockets(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
-        let body: EndSocketsBody = req
-            .json()
-            .await
-            .map_err(|e| Refused(ErrorCode::InvalidInput, format!("the end-sockets body does not parse: {e}")))?;
+        let body: EndSocketsBody = json_body(&mut req, "end-sockets").await?;
         let reason: String = body.reason.chars().take(100).collect();
         let closed = sockets::close_where(&self.state, &reason, |a| {
             a.user_id == body.user_id
