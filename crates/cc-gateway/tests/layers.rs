@@ -1,7 +1,8 @@
 //! The gateway's module graph, read from its sources: no module cycle, the composition root
 //! imported by no one, and nothing under `runner/` importing the daemon's HTTP modules or axum
 //! (ARCHITECTURE.md, "cc-gateway"). An edge is any `crate::<module>` path (or, under
-//! `runner/`, `super::<module>`) outside comments and before the file's `#[cfg(test)]` tests.
+//! `runner/`, `super::<module>`; in a `mod.rs`, `<child>::`) outside comments and outside
+//! `#[cfg(test)]` items.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -37,11 +38,47 @@ fn modules(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) {
     }
 }
 
-/// The file's code: comments removed, and everything from its first `#[cfg(test)]` on.
+/// The file's code: comments removed, and the items under `#[cfg(test)]` (a `mod tests;` or
+/// a block, to its matching brace) left out.
 fn code(path: &Path) -> String {
     let text = std::fs::read_to_string(path).expect("a source file");
-    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-    text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n")
+    let text: String = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+    let mut code = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        code.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let item_end = match (rest.find(';'), rest.find('{')) {
+            (Some(semi), Some(brace)) if semi < brace => semi + 1,
+            (_, Some(brace)) => brace + matching_brace(&rest[brace..]),
+            (Some(semi), None) => semi + 1,
+            (None, None) => rest.len(),
+        };
+        rest = &rest[item_end..];
+    }
+    code.push_str(rest);
+    code
+}
+
+/// The length of the block `text` opens, its closing brace included.
+fn matching_brace(text: &str) -> usize {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => return i + 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+/// Whether `code` names its child module `child` by a relative path (`child::x`, `use child`).
+fn names_child(code: &str, child: &str) -> bool {
+    let starts_path = |at: usize| !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':');
+    code.match_indices(&format!("{child}::")).any(|(at, _)| starts_path(at))
+        || code.match_indices(&format!("use {child}")).any(|(at, _)| starts_path(at))
 }
 
 /// The identifier paths that follow `marker` (`crate::a::b`, `crate::{a, b::c}`), as word lists.
@@ -91,8 +128,12 @@ fn graph() -> (Graph, BTreeMap<String, PathBuf>) {
             let parent_words: Vec<String> = parent.split("::").map(str::to_string).collect();
             edges.extend(paths_after(&code, "super::").into_iter().map(|w| [parent_words.clone(), w].concat()));
         }
-        let targets = edges.iter().filter_map(|w| target(&nodes, w)).filter(|t| t != module);
-        graph.insert(module.clone(), targets.collect());
+        let mut targets: BTreeSet<String> = edges.iter().filter_map(|w| target(&nodes, w)).filter(|t| t != module).collect();
+        if path.ends_with("mod.rs") {
+            let children = nodes.keys().filter_map(|n| n.strip_prefix(&format!("{module}::")).map(|c| (n, c)));
+            targets.extend(children.filter(|(_, c)| !c.contains("::") && names_child(&code, c)).map(|(n, _)| n.clone()));
+        }
+        graph.insert(module.clone(), targets);
     }
     (graph, nodes)
 }
