@@ -1,7 +1,7 @@
 //! The gateway's module graph, read from its sources: no module cycle, the composition root
 //! imported by no one, and nothing under `runner/` importing the daemon's HTTP modules or axum
 //! (ARCHITECTURE.md, "cc-gateway"). An edge is any `crate::<module>` path (or, under
-//! `runner/`, `super::<module>`; in a `mod.rs`, `<child>::`) outside comments and outside
+//! `runner/`, `super::<module>`; in a `mod.rs`, `<child>::`) outside comments, literals and
 //! `#[cfg(test)]` items.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,11 +38,10 @@ fn modules(dir: &Path, prefix: &str, out: &mut BTreeMap<String, PathBuf>) {
     }
 }
 
-/// The file's code: comments removed, and the items under `#[cfg(test)]` (a `mod tests;` or
-/// a block, to its matching brace) left out.
+/// The file's code: comments and the contents of string and character literals removed, and
+/// the items under `#[cfg(test)]` (a `mod tests;` or a block, to its matching brace) left out.
 fn code(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).expect("a source file");
-    let text: String = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+    let text = plain(&std::fs::read_to_string(path).expect("a source file"));
     let mut code = String::new();
     let mut rest = text.as_str();
     while let Some(at) = rest.find("#[cfg(test)]") {
@@ -58,6 +57,64 @@ fn code(path: &Path) -> String {
     }
     code.push_str(rest);
     code
+}
+
+/// Rust source without comments, and with every string and character literal emptied (`""`,
+/// `' '`), so that neither a `crate::` nor a brace in them counts.
+fn plain(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    while i < chars.len() {
+        let (c, next) = (chars[i], chars.get(i + 1).copied());
+        if c == '/' && next == Some('/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            i += 2;
+            while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
+                i += 1;
+            }
+            i += 2;
+        } else if c == 'r' && matches!(next, Some('"' | '#')) && !(i > 0 && ident(chars[i - 1])) {
+            let hashes = chars[i + 1..].iter().take_while(|c| **c == '#').count();
+            if chars.get(i + 1 + hashes) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+            i += 2 + hashes;
+            while i < chars.len() && !chars[i..].starts_with(&close) {
+                i += 1;
+            }
+            i += close.len();
+            out.push_str("\"\"");
+        } else if c == '"' {
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                i += if chars[i] == '\\' { 2 } else { 1 };
+            }
+            i += 1;
+            out.push_str("\"\"");
+        } else if c == '\'' && next == Some('\\') {
+            i += 2;
+            while i < chars.len() && chars[i] != '\'' {
+                i += 1;
+            }
+            i += 1;
+            out.push_str("' '");
+        } else if c == '\'' && chars.get(i + 2) == Some(&'\'') {
+            i += 3;
+            out.push_str("' '");
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// The length of the block `text` opens, its closing brace included.
