@@ -477,7 +477,7 @@ impl Session {
                     _ => None,
                 };
                 let response = verdict.as_ref().map_or_else(|| serde_json::json!({}), Gate::hook_response);
-                self.to_cli(ToCli::Respond { request_id: hook.request_id, response });
+                self.write_cli(ToCli::Respond { request_id: hook.request_id, response });
                 let decision = match verdict {
                     Some(Verdict::Allow) => Some(shared_types::Decision::Approved),
                     Some(Verdict::Deny(_)) => Some(shared_types::Decision::Denied),
@@ -582,7 +582,7 @@ impl Session {
     }
 
     /// A line for the CLI, when one runs (a CLI that is gone drops what it is sent anyway).
-    fn to_cli(&mut self, message: ToCli) {
+    fn write_cli(&mut self, message: ToCli) {
         if !matches!(self.cli, CliState::Down) {
             self.effects.push(Effect::ToCli(message));
         }
@@ -608,7 +608,7 @@ impl Session {
     }
 
     fn apply(&mut self, answer: Answer) -> Result<(), SessionError> {
-        self.to_cli(ToCli::Respond { request_id: answer.request_id, response: answer.response });
+        self.write_cli(ToCli::Respond { request_id: answer.request_id, response: answer.response });
         for grant in &answer.grants {
             self.outbox.add_grant(grant)?;
         }
