@@ -18,6 +18,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
+
 use crate::api_error::ApiError;
 use crate::checkout::{checkout_dir, find_worktree, project_dir};
 use crate::confine::{self, read_capped};

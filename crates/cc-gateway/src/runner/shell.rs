@@ -17,7 +17,7 @@ use crate::config::RunnerSettings;
 const KATA_STATE_CAP: u64 = 1024 * 1024;
 
 /// What the shell's tasks (the socket's connections, the CLI's readers, kata reads, signals)
-/// send the actor loop.
+/// send the shell's loop.
 #[derive(Debug)]
 pub enum Inbound {
     /// A new connection and the channel to its writer; the core hears [`Input::Open`].
@@ -179,7 +179,7 @@ impl Shell {
         }
     }
 
-    /// Reads the worktree's kata state off the actor; the state comes back as [`Input::Kata`].
+    /// Reads the worktree's kata state off the loop; the state comes back as [`Input::Kata`].
     fn read_kata(&self, cwd: PathBuf) {
         let inbound = self.inbound.clone();
         tokio::spawn(async move {

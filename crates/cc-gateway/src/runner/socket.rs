@@ -111,7 +111,7 @@ pub struct Window {
 }
 
 impl Window {
-    /// Takes one message from the actor: a batchable event waits for [`Self::flush`], anything
+    /// Takes one message from the session: a batchable event waits for [`Self::flush`], anything
     /// else is written to `out` now.
     pub fn take(&mut self, message: Outgoing, out: &mut String) {
         match message {
