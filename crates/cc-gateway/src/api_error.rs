@@ -1,12 +1,19 @@
 //! The one error type of the daemon's HTTP API: every failure a handler can meet becomes an
 //! [`ErrorCode`], its HTTP status and `{"error":{"code","message"}}`, so that a bad request gets
 //! an answer a person can act on and never a panic (DESIGN.md, invariant 7).
+//!
+//! The modules below the HTTP layer ([`crate::confine`], [`crate::checkout`], [`crate::git`])
+//! have their own errors and know nothing of HTTP; the conversions into this one live here.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use shared_types::{ErrorBody, ErrorCode};
+
+use crate::checkout::CheckoutError;
+use crate::confine::ConfineError;
+use crate::git::GitError;
 
 /// Why a request failed; the message goes to the caller as is.
 #[derive(Debug, thiserror::Error)]
@@ -79,5 +86,36 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         ApiError::InvalidInput(format!("bad path: {}", rejection.body_text()))
+    }
+}
+
+impl From<ConfineError> for ApiError {
+    fn from(err: ConfineError) -> Self {
+        match err {
+            ConfineError::Refused(m) => ApiError::InvalidInput(m),
+            ConfineError::NotFound(m) => ApiError::NotFound(m),
+            ConfineError::TooLarge(m) => ApiError::TooLarge(m),
+            ConfineError::Unreadable(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<GitError> for ApiError {
+    fn from(err: GitError) -> Self {
+        match err {
+            GitError::TooLarge { .. } => ApiError::TooLarge(err.to_string()),
+            _ => ApiError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(err: CheckoutError) -> Self {
+        match err {
+            CheckoutError::Name(e) => e.into(),
+            CheckoutError::NotFound(m) => ApiError::NotFound(m),
+            CheckoutError::Ambiguous(m) => ApiError::Conflict(m),
+            CheckoutError::Git(e) => e.into(),
+        }
     }
 }

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -19,7 +20,6 @@ use subtle::ConstantTimeEq;
 
 use crate::api_error::ApiError;
 use crate::config::MIN_TOKEN_BYTES;
-use crate::daemon::AppState;
 
 /// The environment variable holding the token; the daemon removes it once read.
 pub const TOKEN_ENV: &str = "CC_GATEWAY_TOKEN";
@@ -100,8 +100,8 @@ fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
 
 /// Middleware: lets a request through only with the right bearer token; 401 with the error
 /// body otherwise.
-pub async fn require_bearer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.token.admits(request.headers()) {
+pub async fn require_bearer(State(token): State<Arc<Token>>, request: Request, next: Next) -> Response {
+    if token.admits(request.headers()) {
         return next.run(request).await;
     }
     tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a request without the right bearer token");

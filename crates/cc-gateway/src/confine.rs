@@ -5,6 +5,10 @@
 //! after the one decoding axum does, so a double-encoded `%252e%252e` never reaches a layer that
 //! might decode again), then on disk: the joined path is canonicalized (symlinks resolved) and
 //! must still start with the canonical root. Either failure is a 400.
+//!
+//! Nothing here knows about HTTP: the failures are a [`ConfineError`], which the daemon's
+//! routes turn into their error body and the session runner (reading kata's state) into a
+//! log line.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -12,18 +16,44 @@ use std::path::{Component, Path, PathBuf};
 
 use shared_types::shell::is_deceptive_char;
 use shared_types::FileTarget;
+use tokio::io::AsyncReadExt;
 
-use crate::api_error::ApiError;
+/// Why a name or path from outside was refused, or a file under a checkout could not be read.
+/// Each message says what was wrong, for the person who sent it.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfineError {
+    /// A name or path we refuse: it leaves its checkout, or is not a name at all.
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A file above the cap the caller gave.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The disk refused (permissions, I/O): ours to look at, not the caller's.
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+impl ConfineError {
+    /// An I/O failure on the named thing: a missing file is [`ConfineError::NotFound`].
+    pub fn io(what: &str, err: &std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => ConfineError::NotFound(format!("{what} does not exist")),
+            _ => ConfineError::Unreadable(format!("cannot read {what}: {err}")),
+        }
+    }
+}
 
 /// The longest project or worktree name accepted.
 const MAX_NAME_LEN: usize = 100;
 
 /// Refuses a project or worktree name that is not 1-100 of `[A-Za-z0-9._-]` or starts with `.`
 /// (hidden entries such as `.worktrees` are ours, and `.`/`..` are never names).
-pub fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, ApiError> {
+pub fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, ConfineError> {
     let charset_ok = name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if name.is_empty() || name.len() > MAX_NAME_LEN || !charset_ok || name.starts_with('.') {
-        return Err(ApiError::InvalidInput(format!(
+        return Err(ConfineError::Refused(format!(
             "invalid {what} name {name:?}: use 1-{MAX_NAME_LEN} of letters, digits, '.', '_', '-', not starting with '.'"
         )));
     }
@@ -32,8 +62,8 @@ pub fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, ApiError> {
 
 /// Checks a request path without touching the disk and returns it as a relative path
 /// (empty for the root).
-pub fn check_relative(raw: &str) -> Result<PathBuf, ApiError> {
-    let refuse = |why: &str| Err(ApiError::InvalidInput(format!("path {raw:?} refused: {why}")));
+pub fn check_relative(raw: &str) -> Result<PathBuf, ConfineError> {
+    let refuse = |why: &str| Err(ConfineError::Refused(format!("path {raw:?} refused: {why}")));
     if raw.contains('\0') {
         return refuse("it contains a NUL byte");
     }
@@ -54,21 +84,46 @@ pub fn check_relative(raw: &str) -> Result<PathBuf, ApiError> {
 
 /// Resolves a request path under `root` on disk, symlinks followed, and refuses anything that
 /// lands outside `root`. A path that does not exist is a 404.
-pub fn resolve(root: &Path, raw: &str) -> Result<PathBuf, ApiError> {
+pub fn resolve(root: &Path, raw: &str) -> Result<PathBuf, ConfineError> {
     let relative = check_relative(raw)?;
     contain(root, &relative)
 }
 
 /// Canonicalizes `root.join(relative)` (symlinks followed) and refuses it unless it is still
 /// inside `root`. For paths the gateway builds itself, such as `.kata/sessions/<id>/state.json`.
-pub fn contain(root: &Path, relative: &Path) -> Result<PathBuf, ApiError> {
+pub fn contain(root: &Path, relative: &Path) -> Result<PathBuf, ConfineError> {
     let shown = relative.display();
-    let root = root.canonicalize().map_err(|e| ApiError::io("the checkout", &e))?;
-    let resolved = root.join(relative).canonicalize().map_err(|e| ApiError::io(&format!("path \"{shown}\""), &e))?;
+    let root = root.canonicalize().map_err(|e| ConfineError::io("the checkout", &e))?;
+    let resolved = root.join(relative).canonicalize().map_err(|e| ConfineError::io(&format!("path \"{shown}\""), &e))?;
     if !resolved.starts_with(&root) {
-        return Err(ApiError::InvalidInput(format!("path \"{shown}\" refused: it leads outside the checkout (symlink)")));
+        return Err(ConfineError::Refused(format!("path \"{shown}\" refused: it leads outside the checkout (symlink)")));
     }
     Ok(resolved)
+}
+
+/// Reads a regular file of at most `cap` bytes. The path is canonical already; opening with
+/// `O_NOFOLLOW` refuses a symlink swapped in since, and `O_NONBLOCK` a FIFO that would hang.
+pub async fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ConfineError> {
+    let too_large = |size: u64| ConfineError::TooLarge(format!("the file is {size} bytes; the gateway serves at most {cap}"));
+    let file = tokio::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .await
+        .map_err(|e| ConfineError::io("the file", &e))?;
+    let meta = file.metadata().await.map_err(|e| ConfineError::io("the file", &e))?;
+    if !meta.is_file() {
+        return Err(ConfineError::Refused("not a regular file; list directories with /files".into()));
+    }
+    if meta.len() > cap {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes).await.map_err(|e| ConfineError::io("the file", &e))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// How many symlinks one path may pass through (Linux's own limit).
@@ -172,8 +227,8 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.path().join("out")).expect("symlink");
         std::os::unix::fs::symlink("in.txt", root.path().join("alias")).expect("symlink");
         assert!(resolve(root.path(), "alias").is_ok());
-        assert!(matches!(resolve(root.path(), "out"), Err(ApiError::InvalidInput(_))));
-        assert!(matches!(resolve(root.path(), "missing"), Err(ApiError::NotFound(_))));
+        assert!(matches!(resolve(root.path(), "out"), Err(ConfineError::Refused(_))));
+        assert!(matches!(resolve(root.path(), "missing"), Err(ConfineError::NotFound(_))));
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The daemon: start-up checks, the axum router and its state, graceful shutdown.
+//! The daemon's composition root: start-up checks, the state ([`crate::state`]) built once, the
+//! axum router assembled from the route modules, graceful shutdown. Nothing imports this module;
+//! it imports the rest.
 //!
 //! Start-up refuses to run without a token of at least [`MIN_TOKEN_BYTES`] bytes or on a
 //! non-loopback address without `--allow-non-loopback` (DESIGN.md, invariant 6). The token is
@@ -11,7 +13,6 @@
 //! [`MIN_TOKEN_BYTES`]: crate::config::MIN_TOKEN_BYTES
 
 use std::future::IntoFuture;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,36 +27,12 @@ use tower_http::trace::TraceLayer;
 use crate::api_error::ApiError;
 use crate::auth::{self, Token, TokenError, TOKEN_ENV};
 use crate::config::DaemonConfig;
+use crate::state::AppState;
 
 /// The largest request body accepted (only worktree creation carries one).
 pub const MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 /// How long open connections get to finish after SIGTERM/SIGINT.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The worktrees that sessions are running in right now, as paths. Deleting one of them is
-/// refused with 409. The default knows of no session; the supervisor plugs in the real answer
-/// with [`AppState::with_busy_worktrees`].
-pub type BusyWorktrees = Arc<dyn Fn() -> Vec<PathBuf> + Send + Sync>;
-
-/// The router's state, shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<DaemonConfig>,
-    pub token: Arc<Token>,
-    pub busy_worktrees: BusyWorktrees,
-}
-
-impl AppState {
-    pub fn new(config: DaemonConfig, token: Token) -> Self {
-        AppState { config: Arc::new(config), token: Arc::new(token), busy_worktrees: Arc::new(Vec::new) }
-    }
-
-    /// Replaces the busy-worktree hook (the supervisor's list of sessions' worktrees).
-    pub fn with_busy_worktrees(mut self, busy: impl Fn() -> Vec<PathBuf> + Send + Sync + 'static) -> Self {
-        self.busy_worktrees = Arc::new(busy);
-        self
-    }
-}
 
 /// Why the daemon did not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::kata_status::router())
         .merge(crate::link::router())
         .fallback(unknown_route)
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer));
+        .layer(middleware::from_fn_with_state(state.token.clone(), auth::require_bearer));
     Router::new()
         .route("/health", get(health))
         .merge(guarded)

@@ -16,8 +16,6 @@ use serde::Serialize;
 use shared_types::safe_git;
 use tokio::io::AsyncReadExt;
 
-use crate::api_error::ApiError;
-
 /// How long one git command may run.
 pub const GIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most a git command may print before it is stopped (a huge diff, say).
@@ -35,15 +33,6 @@ pub enum GitError {
     TooLarge { command: String },
     #[error("git {command} failed: {stderr}")]
     Failed { command: String, stderr: String },
-}
-
-impl From<GitError> for ApiError {
-    fn from(err: GitError) -> Self {
-        match err {
-            GitError::TooLarge { .. } => ApiError::TooLarge(err.to_string()),
-            _ => ApiError::Internal(err.to_string()),
-        }
-    }
 }
 
 /// Runs `git -C dir args...` and returns its stdout; a non-zero exit is [`GitError::Failed`].

@@ -26,8 +26,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::api_error::ApiError;
+use crate::checkout::checkout_dir;
 use crate::config::valid_session_id;
-use crate::daemon::AppState;
+use crate::state::{AppState, Checkouts, Runners};
 use crate::supervisor::{self, SessionInfo};
 
 /// Frames above the contract's limit are read (up to twice it) so they can be refused politely.
@@ -54,30 +55,42 @@ fn checked(id: &str) -> Result<&str, ApiError> {
     }
 }
 
-async fn list(State(state): State<AppState>) -> Json<Vec<SessionInfo>> {
-    Json(supervisor::sessions(&state.config.dirs))
+async fn list(State(runners): State<Runners>) -> Json<Vec<SessionInfo>> {
+    Json(supervisor::sessions(&runners.dirs))
 }
 
-async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SessionInfo>, ApiError> {
+async fn status(State(runners): State<Runners>, Path(id): Path<String>) -> Result<Json<SessionInfo>, ApiError> {
     let id = checked(&id)?;
-    if !supervisor::known(&state.config.dirs, id) {
+    if !supervisor::known(&runners.dirs, id) {
         return Err(ApiError::NotFound(format!("no session {id} on this gateway")));
     }
-    Ok(Json(supervisor::info(&state.config.dirs, id)))
+    Ok(Json(supervisor::info(&runners.dirs, id)))
 }
 
-async fn upgrade(State(state): State<AppState>, Path(id): Path<String>, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+/// What one link needs: the runners it relays to, and the checkouts a `session.create` names.
+struct Link {
+    runners: Runners,
+    checkouts: Checkouts,
+}
+
+async fn upgrade(
+    State(runners): State<Runners>,
+    State(checkouts): State<Checkouts>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     let id = checked(&id)?.to_string();
     let span = tracing::info_span!("link", session_id = %id);
+    let state = Link { runners, checkouts };
     Ok(ws
         .max_message_size(WS_READ_LIMIT)
         .max_frame_size(WS_READ_LIMIT)
         .on_upgrade(move |socket| link(socket, id, state).instrument(span)))
 }
 
-async fn link(mut ws: WebSocket, id: String, state: AppState) {
+async fn link(mut ws: WebSocket, id: String, state: Link) {
     tracing::info!("link open");
-    let (runner, first) = match supervisor::connect(&state.config.dirs, &id).await {
+    let (runner, first) = match supervisor::connect(&state.runners.dirs, &id).await {
         Ok(runner) => (runner, None),
         Err(_) => match start_on_demand(&mut ws, &id, &state).await {
             Some(started) => started,
@@ -89,7 +102,7 @@ async fn link(mut ws: WebSocket, id: String, state: AppState) {
 }
 
 /// No runner is up: read frames until one says what to start, answering errors meanwhile.
-async fn start_on_demand(ws: &mut WebSocket, id: &str, state: &AppState) -> Option<(UnixStream, Option<String>)> {
+async fn start_on_demand(ws: &mut WebSocket, id: &str, state: &Link) -> Option<(UnixStream, Option<String>)> {
     let deadline = Instant::now() + FIRST_FRAME_TIMEOUT;
     loop {
         let text = match tokio::time::timeout_at(deadline, ws.recv()).await {
@@ -104,13 +117,16 @@ async fn start_on_demand(ws: &mut WebSocket, id: &str, state: &AppState) -> Opti
                 continue;
             }
             Ok(GatewayCommand::Create { config }) => {
-                let root = &state.config.projects_root;
-                match crate::projects::checkout_dir(root, &config.project, config.worktree.as_deref()).await {
-                    Ok(cwd) => start(state, id, Some(&cwd)).await,
-                    Err(e) => Err((e.code(), e.to_string())),
+                let root = &state.checkouts.projects_root;
+                match checkout_dir(root, &config.project, config.worktree.as_deref()).await {
+                    Ok(cwd) => start(&state.runners, id, Some(&cwd)).await,
+                    Err(e) => {
+                        let e = ApiError::from(e);
+                        Err((e.code(), e.to_string()))
+                    }
                 }
             }
-            Ok(_) if supervisor::known(&state.config.dirs, id) => start(state, id, None).await,
+            Ok(_) if supervisor::known(&state.runners.dirs, id) => start(&state.runners, id, None).await,
             Ok(_) => Err((ErrorCode::NotFound, format!("no session {id} on this gateway: send session.create first"))),
         };
         match started {
@@ -120,8 +136,8 @@ async fn start_on_demand(ws: &mut WebSocket, id: &str, state: &AppState) -> Opti
     }
 }
 
-async fn start(state: &AppState, id: &str, cwd: Option<&std::path::Path>) -> Result<UnixStream, (ErrorCode, String)> {
-    supervisor::start(&state.config.dirs, &state.config.runner, id, cwd)
+async fn start(runners: &Runners, id: &str, cwd: Option<&std::path::Path>) -> Result<UnixStream, (ErrorCode, String)> {
+    supervisor::start(&runners.dirs, &runners.settings, id, cwd)
         .await
         .map_err(|e| (ErrorCode::Internal, e.to_string()))
 }
@@ -131,8 +147,8 @@ async fn send(ws: &mut WebSocket, frame: &GatewayFrame) {
 }
 
 /// Relays frames both ways until either side goes away or the link falls silent.
-async fn relay(ws: WebSocket, runner: UnixStream, first: Option<String>, state: &AppState) {
-    let settings = &state.config.runner;
+async fn relay(ws: WebSocket, runner: UnixStream, first: Option<String>, state: &Link) {
+    let settings = &state.runners.settings;
     let silence = Duration::from_secs(settings.silence_secs);
     let (mut sink, mut stream) = ws.split();
     let (runner_read, mut runner_write) = runner.into_split();

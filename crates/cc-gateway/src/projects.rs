@@ -1,8 +1,6 @@
 //! Projects and their worktrees, files and diffs: what the dashboard browses.
 //!
-//! A project is a git repository directly under `projects_root` (hidden directories are not
-//! projects). A checkout is either a project's main checkout (no `worktree` parameter) or one of
-//! its linked worktrees, named by the last component of its path in `git worktree list`.
+//! Which directory a project and `worktree` parameter name is [`crate::checkout`]'s to say.
 //!
 //! Worktrees made through the API live in `<projects_root>/.worktrees/<project>/<name>`, where
 //! `<name>` is the branch with every character outside `[A-Za-z0-9._-]` turned into `-`; the
@@ -20,12 +18,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncReadExt;
 
 use crate::api_error::ApiError;
-use crate::confine;
-use crate::daemon::AppState;
+use crate::checkout::{checkout_dir, find_worktree, project_dir};
+use crate::confine::{self, read_capped};
 use crate::git::{self, CheckoutStatus, FileDiff, GitError};
+use crate::state::{AppState, BusyWorktrees, Checkouts};
 
 /// Where API-made worktrees go, under the projects root (hidden, so never listed as a project).
 pub const WORKTREES_DIR: &str = ".worktrees";
@@ -54,35 +52,6 @@ pub struct CheckoutQuery {
     pub path: Option<String>,
 }
 
-/// A project's directory, after checking the name; 404 when it is not a git repository.
-pub fn project_dir(root: &Path, name: &str) -> Result<PathBuf, ApiError> {
-    let dir = root.join(confine::check_name("project", name)?);
-    if !dir.join(".git").exists() {
-        return Err(ApiError::NotFound(format!("no project {name:?} under the projects root")));
-    }
-    Ok(dir)
-}
-
-/// The directory of a project's checkout: the main one for `None`/empty, else the linked
-/// worktree of that name. The supervisor uses this to find a session's `cwd`.
-pub async fn checkout_dir(root: &Path, project: &str, worktree: Option<&str>) -> Result<PathBuf, ApiError> {
-    let project_dir = project_dir(root, project)?;
-    match worktree.filter(|w| !w.is_empty()) {
-        None => Ok(project_dir),
-        Some(name) => find_worktree(&project_dir, confine::check_name("worktree", name)?).await,
-    }
-}
-
-async fn find_worktree(project_dir: &Path, name: &str) -> Result<PathBuf, ApiError> {
-    let linked = git::worktree_list(project_dir).await?.into_iter().skip(1);
-    let mut matches = linked.filter(|w| w.path.file_name().is_some_and(|n| n == name)).map(|w| w.path);
-    match (matches.next(), matches.next()) {
-        (Some(path), None) => Ok(path),
-        (None, _) => Err(ApiError::NotFound(format!("no worktree {name:?} in this project"))),
-        (Some(_), Some(_)) => Err(ApiError::Conflict(format!("several worktrees are named {name:?}; rename one"))),
-    }
-}
-
 /// One checkout in the listing.
 #[derive(Debug, Serialize)]
 pub struct CheckoutSummary {
@@ -104,8 +73,8 @@ pub struct ProjectSummary {
 }
 
 /// `GET /projects`: the git repositories directly under the projects root, by name.
-async fn list_projects(State(state): State<AppState>) -> Result<Json<Vec<ProjectSummary>>, ApiError> {
-    let root = &state.config.projects_root;
+async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<ProjectSummary>>, ApiError> {
+    let root = &checkouts.projects_root;
     let entries = std::fs::read_dir(root).map_err(|e| ApiError::io("the projects root", &e))?;
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
@@ -152,12 +121,12 @@ pub struct NewWorktree {
 
 /// `POST /projects/:name/worktrees {branch, base}`: `git worktree add -b branch <path> base`.
 async fn create_worktree(
-    State(state): State<AppState>,
+    State(checkouts): State<Checkouts>,
     UrlPath(name): UrlPath<String>,
     body: Result<Json<NewWorktree>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CheckoutSummary>), ApiError> {
     let Json(request) = body?;
-    let root = &state.config.projects_root;
+    let root = &checkouts.projects_root;
     let project = project_dir(root, &name)?;
     check_branch(&project, &request.branch).await?;
     let base = match request.base {
@@ -230,14 +199,15 @@ fn worktree_name_for(branch: &str) -> Result<String, ApiError> {
 /// `DELETE /projects/:name/worktrees/:worktree?force=`: refused (409) while a session runs there
 /// or, without `force=true`, while it has uncommitted changes. The branch is kept.
 async fn delete_worktree(
-    State(state): State<AppState>,
+    State(checkouts): State<Checkouts>,
+    State(busy): State<BusyWorktrees>,
     UrlPath((name, worktree)): UrlPath<(String, String)>,
     query: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Query(query) = query?;
-    let project = project_dir(&state.config.projects_root, &name)?;
+    let project = project_dir(&checkouts.projects_root, &name)?;
     let path = find_worktree(&project, confine::check_name("worktree", &worktree)?).await?;
-    if is_busy(&state, &path) {
+    if is_busy(&busy, &path) {
         return Err(ApiError::Conflict(format!("a session is running in worktree {worktree:?}; end it first")));
     }
     let mut remove = vec!["worktree".as_ref(), "remove".as_ref()];
@@ -265,11 +235,11 @@ pub struct DeleteQuery {
     pub force: bool,
 }
 
-/// Whether a session runs in `path`, per the [`crate::daemon::BusyWorktrees`] hook.
-fn is_busy(state: &AppState, path: &Path) -> bool {
+/// Whether a session runs in `path`, per the [`BusyWorktrees`] hook.
+fn is_busy(busy: &BusyWorktrees, path: &Path) -> bool {
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let path = canonical(path);
-    (state.busy_worktrees)().iter().any(|busy| canonical(busy) == path)
+    busy().iter().any(|busy| canonical(busy) == path)
 }
 
 /// One entry of a directory listing.
@@ -284,12 +254,12 @@ pub struct DirEntry {
 
 /// `GET /projects/:name/files?path=&worktree=`: a directory's entries, directories first.
 async fn list_files(
-    State(state): State<AppState>,
+    State(checkouts): State<Checkouts>,
     UrlPath(name): UrlPath<String>,
     query: Result<Query<CheckoutQuery>, QueryRejection>,
 ) -> Result<Json<Vec<DirEntry>>, ApiError> {
     let Query(query) = query?;
-    let checkout = checkout_dir(&state.config.projects_root, &name, query.worktree.as_deref()).await?;
+    let checkout = checkout_dir(&checkouts.projects_root, &name, query.worktree.as_deref()).await?;
     let dir = confine::resolve(&checkout, query.path.as_deref().unwrap_or(""))?;
     if !dir.is_dir() {
         return Err(ApiError::InvalidInput("not a directory; read files with /file".into()));
@@ -329,56 +299,31 @@ pub struct FileContent {
 
 /// `GET /projects/:name/file?path=&worktree=`: a text file's content; 413 above `max_file_bytes`.
 async fn read_file(
-    State(state): State<AppState>,
+    State(checkouts): State<Checkouts>,
     UrlPath(name): UrlPath<String>,
     query: Result<Query<CheckoutQuery>, QueryRejection>,
 ) -> Result<Json<FileContent>, ApiError> {
     let Query(query) = query?;
     let raw = query.path.unwrap_or_default();
-    let checkout = checkout_dir(&state.config.projects_root, &name, query.worktree.as_deref()).await?;
+    let checkout = checkout_dir(&checkouts.projects_root, &name, query.worktree.as_deref()).await?;
     let path = confine::resolve(&checkout, &raw)?;
-    let bytes = read_capped(&path, state.config.max_file_bytes).await?;
+    let bytes = read_capped(&path, checkouts.max_file_bytes).await?;
     let size = bytes.len() as u64;
     let text = (!bytes.iter().take(BINARY_SNIFF_BYTES).any(|b| *b == 0)).then(|| String::from_utf8(bytes).ok()).flatten();
     Ok(Json(FileContent { path: raw, size, binary: text.is_none(), content: text }))
-}
-
-/// Reads a regular file of at most `cap` bytes. The path is canonical already; opening with
-/// `O_NOFOLLOW` refuses a symlink swapped in since, and `O_NONBLOCK` a FIFO that would hang.
-pub async fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ApiError> {
-    let too_large = |size: u64| ApiError::TooLarge(format!("the file is {size} bytes; the gateway serves at most {cap}"));
-    let file = tokio::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .await
-        .map_err(|e| ApiError::io("the file", &e))?;
-    let meta = file.metadata().await.map_err(|e| ApiError::io("the file", &e))?;
-    if !meta.is_file() {
-        return Err(ApiError::InvalidInput("not a regular file; list directories with /files".into()));
-    }
-    if meta.len() > cap {
-        return Err(too_large(meta.len()));
-    }
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes).await.map_err(|e| ApiError::io("the file", &e))?;
-    if bytes.len() as u64 > cap {
-        return Err(too_large(bytes.len() as u64));
-    }
-    Ok(bytes)
 }
 
 /// `GET /projects/:name/diff?worktree=`: each changed file against the merge-base with the
 /// branch the worktree was made from (or the default branch), working-tree changes included;
 /// untracked files are listed with an empty patch.
 async fn diff(
-    State(state): State<AppState>,
+    State(checkouts): State<Checkouts>,
     UrlPath(name): UrlPath<String>,
     query: Result<Query<CheckoutQuery>, QueryRejection>,
 ) -> Result<Json<Vec<FileDiff>>, ApiError> {
     let Query(query) = query?;
-    let project = project_dir(&state.config.projects_root, &name)?;
-    let checkout = checkout_dir(&state.config.projects_root, &name, query.worktree.as_deref()).await?;
+    let project = project_dir(&checkouts.projects_root, &name)?;
+    let checkout = checkout_dir(&checkouts.projects_root, &name, query.worktree.as_deref()).await?;
     let Some(base) = merge_base(&project, &checkout).await else {
         return Ok(Json(Vec::new()));
     };

@@ -417,7 +417,7 @@ async fn a_worktree_with_a_running_session_is_not_deleted() {
     };
     let token = cc_gateway::auth::Token::new(TOKEN).expect("token");
     let busy = dir.clone();
-    let state = cc_gateway::daemon::AppState::new(config, token).with_busy_worktrees(move || vec![busy.clone()]);
+    let state = cc_gateway::state::AppState::new(config, token).with_busy_worktrees(move || vec![busy.clone()]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(axum::serve(listener, cc_gateway::daemon::router(state)).into_future());

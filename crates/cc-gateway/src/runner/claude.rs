@@ -52,6 +52,39 @@ pub struct Cli {
     pid: Option<u32>,
 }
 
+/// What the session writes to the CLI, one NDJSON line each (the stream-json input and the
+/// control protocol). The session core decides these; the shell writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ToCli {
+    /// `initialize`, registering the gate as the `PreToolUse` hook for every tool.
+    Initialize,
+    /// A user turn.
+    User(Vec<ContentBlock>),
+    /// Stops the running turn; the CLI ends it with a `result`.
+    Interrupt { request_id: String },
+    /// Answers a control request the CLI made (a permission or a hook callback).
+    Respond { request_id: String, response: serde_json::Value },
+}
+
+impl ToCli {
+    /// The line's JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            ToCli::Initialize => json!({"type": "control_request", "request_id": "init", "request": {
+                "subtype": "initialize",
+                "hooks": {"PreToolUse": [{"matcher": "*", "hookCallbackIds": [HOOK_ID], "timeout": 60}]},
+            }}),
+            ToCli::User(content) => json!({"type": "user", "session_id": "", "parent_tool_use_id": null,
+                                           "message": {"role": "user", "content": content}}),
+            ToCli::Interrupt { request_id } => {
+                json!({"type": "control_request", "request_id": request_id, "request": {"subtype": "interrupt"}})
+            }
+            ToCli::Respond { request_id, response } => json!({"type": "control_response",
+                "response": {"subtype": "success", "request_id": request_id, "response": response}}),
+        }
+    }
+}
+
 /// How to start the CLI for a session.
 pub struct Launch<'a> {
     pub bin: &'a Path,
@@ -99,33 +132,10 @@ impl Cli {
         Ok(Cli { stdin: stdin_tx, pid })
     }
 
-    /// Writes one NDJSON line to the CLI. A dead CLI drops it (its exit is reported separately).
-    pub fn send(&self, value: &serde_json::Value) {
-        let _ = self.stdin.send(value.to_string());
-    }
-
-    /// `initialize`, registering the gate as the `PreToolUse` hook for every tool.
-    pub fn initialize(&self) {
-        self.send(&json!({"type": "control_request", "request_id": "init", "request": {
-            "subtype": "initialize",
-            "hooks": {"PreToolUse": [{"matcher": "*", "hookCallbackIds": [HOOK_ID], "timeout": 60}]},
-        }}));
-    }
-
-    /// A user turn.
-    pub fn user(&self, content: &[ContentBlock]) {
-        self.send(&json!({"type": "user", "session_id": "", "parent_tool_use_id": null,
-                          "message": {"role": "user", "content": content}}));
-    }
-
-    pub fn interrupt(&self, request_id: &str) {
-        self.send(&json!({"type": "control_request", "request_id": request_id, "request": {"subtype": "interrupt"}}));
-    }
-
-    /// Answers a control request the CLI made.
-    pub fn respond(&self, request_id: &str, response: serde_json::Value) {
-        self.send(&json!({"type": "control_response",
-                          "response": {"subtype": "success", "request_id": request_id, "response": response}}));
+    /// Writes one message to the CLI's stdin. A dead CLI drops it (its exit is reported
+    /// separately).
+    pub fn write(&self, message: &ToCli) {
+        let _ = self.stdin.send(message.to_json().to_string());
     }
 
     /// Asks the CLI to stop (SIGTERM); it is killed for good when the runner exits.

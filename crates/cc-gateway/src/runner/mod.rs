@@ -1,13 +1,18 @@
 //! The session runner: one detached process per session (`cc-gateway runner`).
 //!
 //! It takes the session's lock (so two runners never share a session), serves the session on its
-//! unix socket ([`socket`]), and runs the session actor ([`session`]) that owns the `claude`
-//! process ([`claude`]) and the outbox. It runs on a current-thread runtime: the CLI's
-//! parent-death signal is tied to the thread that started it, which must live as long as the
-//! runner.
+//! unix socket ([`socket`]), and runs the session: its logic is a core with no I/O
+//! ([`session`]: the turn, the queue, interrupts, terminate, the idle exit, recovery; the only
+//! writer of the outbox), driven by a tokio shell ([`shell`]) that owns the connections' writers,
+//! the `claude` process ([`claude`]) and the clock. It runs on a current-thread runtime: the
+//! CLI's parent-death signal is tied to the thread that started it, which must live as long as
+//! the runner.
+//!
+//! **Architecture invariant:** nothing here imports the daemon's HTTP modules (`tests/layers.rs`).
 
 pub mod claude;
 pub mod session;
+pub mod shell;
 pub mod socket;
 
 use std::fs::File;
@@ -19,6 +24,7 @@ use tokio::sync::mpsc;
 use crate::config::{valid_session_id, RunnerArgs};
 use crate::outbox::{Outbox, OutboxError};
 use session::{Input, Session, SessionError};
+use shell::{Inbound, Shell};
 
 /// How long an exiting runner waits for its peers' sockets to take its last frames.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -72,12 +78,14 @@ fn run(args: RunnerArgs) -> Result<(), RunnerError> {
         std::fs::write(&pid_path, format!("{}\n", std::process::id())).map_err(io("cannot write", &pid_path))?;
         tracing::info!(session_id = %id, socket = %socket_path.display(), "runner serving");
         let (tx, rx) = mpsc::unbounded_channel();
-        let session = Session::new(id.clone(), args.runner.clone(), session_dir.clone(), args.cwd.clone(), outbox, tx.clone())?;
+        let idle_exit = std::time::Duration::from_secs(args.runner.idle_exit_secs);
+        let (session, first) = Session::open(id.clone(), idle_exit, args.cwd.clone(), outbox, std::time::Instant::now())?;
+        let shell = Shell::new(id.clone(), args.runner.clone(), session_dir.clone(), tx.clone());
         let (drained_tx, mut drained) = mpsc::channel::<()>(1);
         let server = tokio::spawn(socket::serve(listener, tx.clone(), drained_tx));
         tokio::spawn(stop_on_signal(tx));
-        let result = session.run(rx).await.map_err(RunnerError::from);
-        // The actor is gone: let the writers flush its last events (they are in the outbox too).
+        let result = shell.run(session, first, rx).await.map_err(RunnerError::from);
+        // The shell is gone: let the writers flush its last events (they are in the outbox too).
         server.abort();
         let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained.recv()).await;
         result
@@ -100,7 +108,7 @@ fn lock(path: &Path) -> Result<Option<File>, RunnerError> {
     Ok((rc == 0).then_some(file))
 }
 
-async fn stop_on_signal(inputs: mpsc::UnboundedSender<Input>) {
+async fn stop_on_signal(inputs: mpsc::UnboundedSender<Inbound>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
         return;
@@ -109,5 +117,5 @@ async fn stop_on_signal(inputs: mpsc::UnboundedSender<Input>) {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
-    let _ = inputs.send(Input::Stop);
+    let _ = inputs.send(Inbound::Input(Input::Stop));
 }

@@ -1,46 +1,95 @@
-//! The session actor: one task that owns the session's state and is the only writer of its
-//! outbox. Socket connections, the CLI's output and timers all arrive as [`Input`]s, so the
-//! order of events is the order they were handled and a replay can never race a live event.
+//! The session's logic as a core with no I/O of its own (the shape of `session-core`): the
+//! shell ([`super::shell`]) feeds it [`Input`]s with the time they happened, and carries out the
+//! [`Effect`]s it returns: frames to connections, lines to the CLI, starting and stopping the
+//! CLI, reading kata's state, exiting. The core holds the turn, the queue, interrupts,
+//! terminate, the idle exit and the recovery after a killed predecessor, so each rule is tested
+//! here in milliseconds, with time passed in as a value (`session/tests.rs`).
+//!
+//! It is the only writer of the session's outbox: every event is numbered and stored
+//! ([`Outbox::append`]) before an effect sends it, and inputs are handled one at a time, so the
+//! order of events is the order inputs were handled and a replay never races a live event. The
+//! outbox is the real SQLite store (as session-core runs over a real SQL store); the gate reads
+//! the disk only to follow a tool path's symlinks.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shared_types::codec::encode;
 use shared_types::gateway::{GatewayControl, GatewayFrame};
-use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, RunnerState, SessionConfig};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, KataState, RunnerState, SessionConfig};
 
-use super::claude::{self, Cli, CliOutput, Launch, HOOK_ID};
-use super::socket::Outgoing;
-use crate::config::RunnerSettings;
-use crate::gate::{Answer, Gate, Verdict, BY_POLICY};
+use super::claude::{ToCli, HOOK_ID};
+use crate::gate::{Answer, Gate, GateError, Verdict, BY_POLICY};
 use crate::outbox::{Outbox, OutboxError, SessionRecord};
 use crate::translate::{Output, Translator};
 
 /// After `session.terminate`, the runner stays this long so the end reaches attached peers.
-const ENDED_GRACE: Duration = Duration::from_secs(5);
+pub const ENDED_GRACE: Duration = Duration::from_secs(5);
 
-/// Everything the actor reacts to.
+/// Everything the session reacts to. Each comes with the time it is handled.
 #[derive(Debug)]
 pub enum Input {
-    Open { conn: u64, tx: mpsc::UnboundedSender<Outgoing> },
+    /// A peer connected to the session's socket.
+    Open { conn: u64 },
     Frame { conn: u64, command: GatewayCommand },
     /// A frame that could not be read; answered with an error frame.
     BadFrame { conn: u64, code: ErrorCode, message: String },
     Close { conn: u64 },
-    Cli { generation: u64, output: CliOutput },
+    /// The answer to [`Effect::SpawnCli`]: whether the CLI started (`Err`: why not, for
+    /// people), and why kata's hooks will not run, when they will not.
+    CliSpawned { generation: u64, started: Result<(), String>, settings_error: Option<String> },
+    /// One stdout line of the CLI `generation`.
+    CliLine { generation: u64, line: String },
+    /// The CLI `generation` exited; `stderr` is its last lines.
+    CliExited { generation: u64, code: Option<i32>, stderr: String },
     /// The worktree's newest kata state, read after a tool ran or a turn ended.
-    Kata(Option<Box<shared_types::KataState>>),
+    Kata(Option<Box<KataState>>),
+    /// The time given with it has come: the core checks whether it may exit now.
+    Tick,
     /// SIGTERM or SIGINT: stop the CLI and exit.
     Stop,
 }
 
-/// The largest kata state file the runner reads.
-const KATA_STATE_CAP: u64 = 1024 * 1024;
+/// What a connection's writer is given to send ([`super::socket::Window`] decides when).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outgoing {
+    /// A numbered event frame; `batches`: the peer reads `events` frames.
+    Event { seq: u64, text: String, batches: bool },
+    /// The peer acked up to this seq.
+    Acked(u64),
+    /// Anything else (a control frame): always on its own line, at once.
+    Other(String),
+}
 
-/// Why the actor stopped with an error.
+/// How to start the CLI: what the session knows. The shell adds the binary, whether the CLI has
+/// recorded the session (then it resumes), and kata's hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CliLaunch {
+    pub cwd: PathBuf,
+    pub config: SessionConfig,
+    pub claude_session_id: String,
+}
+
+/// What the shell carries out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// To one connection: a stored event, an ack for its writer's window, or a control reply.
+    Send { conn: u64, message: Outgoing },
+    /// Start the CLI; the shell answers at once with [`Input::CliSpawned`] and tags its output
+    /// with `generation`.
+    SpawnCli { generation: u64, launch: CliLaunch },
+    /// A line to the running CLI.
+    ToCli(ToCli),
+    /// Stop the CLI (SIGTERM). Its exit, arriving later, is ignored: the generation moved on.
+    StopCli,
+    /// Read the worktree's kata state and come back with [`Input::Kata`].
+    ReadKata { cwd: PathBuf },
+    /// The runner is done: nothing runs, nothing is pending (or it was told to stop).
+    Exit,
+}
+
+/// Why the session stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error(transparent)]
@@ -48,89 +97,146 @@ pub enum SessionError {
 }
 
 struct Conn {
-    tx: mpsc::UnboundedSender<Outgoing>,
     attached: bool,
     /// Its `session.attach` asked for `batches`: the writer may join ready events in one frame.
     batches: bool,
 }
 
+/// Where the CLI is, as the core knows it.
+#[derive(Debug)]
+enum CliState {
+    Down,
+    /// [`Effect::SpawnCli`] went out; the prompt waits for [`Input::CliSpawned`].
+    Starting { prompt: Vec<ContentBlock> },
+    Up,
+}
+
 pub struct Session {
     id: String,
-    settings: RunnerSettings,
-    /// The session's durable directory (the outbox, the CLI settings the runner writes).
-    session_dir: PathBuf,
+    /// A session idle this long with nothing pending exits; the next message resumes it.
+    idle_exit: Duration,
     /// The worktree given on the command line, for a session not created yet.
     cwd_arg: Option<PathBuf>,
     outbox: Outbox,
     record: Option<SessionRecord>,
     gate: Option<Gate>,
-    cli: Option<Cli>,
     translator: Translator,
+    /// The CLI the core talks to; output tagged with another generation is stale.
     generation: u64,
+    cli: CliState,
     turn: bool,
     queue: VecDeque<Vec<ContentBlock>>,
-    conns: HashMap<u64, Conn>,
-    inputs: mpsc::UnboundedSender<Input>,
+    conns: BTreeMap<u64, Conn>,
     last_activity: Instant,
     interrupts: u64,
     /// The kata state last announced, so only changes are.
-    kata: Option<shared_types::KataState>,
+    kata: Option<KataState>,
+    /// What the input being handled has decided so far.
+    effects: Vec<Effect>,
 }
 
 impl Session {
-    pub fn new(
+    /// Opens the session over its outbox at `now`. A runner that finds its predecessor died
+    /// mid-turn closes what it left open: the returned effects are the first to carry out.
+    pub fn open(
         id: String,
-        settings: RunnerSettings,
-        session_dir: PathBuf,
+        idle_exit: Duration,
         cwd_arg: Option<PathBuf>,
         outbox: Outbox,
-        inputs: mpsc::UnboundedSender<Input>,
-    ) -> Result<Self, SessionError> {
+        now: Instant,
+    ) -> Result<(Self, Vec<Effect>), SessionError> {
         let record = outbox.record()?;
         let gate = match &record {
             Some(r) => Some(gate_for(r, &outbox)?),
             None => None,
         };
-        Ok(Session {
+        let mut session = Session {
             id,
-            settings,
-            session_dir,
+            idle_exit,
             cwd_arg,
             outbox,
             record,
             gate,
-            cli: None,
             translator: Translator::new(),
             generation: 0,
+            cli: CliState::Down,
             turn: false,
             queue: VecDeque::new(),
-            conns: HashMap::new(),
-            inputs,
-            last_activity: Instant::now(),
+            conns: BTreeMap::new(),
+            last_activity: now,
             interrupts: 0,
             kata: None,
-        })
+            effects: Vec::new(),
+        };
+        let recovered = session.recover();
+        let effects = std::mem::take(&mut session.effects);
+        recovered.map(|()| (session, effects))
     }
 
-    /// Runs until idle past the configured time with nothing pending, or until stopped.
-    pub async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) -> Result<(), SessionError> {
-        self.recover()?;
-        loop {
-            let deadline = self.exit_deadline();
-            tokio::select! {
-                input = inputs.recv() => match input {
-                    Some(Input::Stop) | None => break,
-                    Some(input) => self.handle(input)?,
-                },
-                _ = tokio::time::sleep_until(deadline) => {
-                    if self.exit_deadline() <= Instant::now() {
-                        tracing::info!(session_id = %self.id, "idle with nothing pending: exiting (the next message resumes)");
-                        break;
-                    }
+    /// Handles one input at `now` and returns what to do about it.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Result<Vec<Effect>, SessionError> {
+        let handled = self.dispatch(input, now);
+        let effects = std::mem::take(&mut self.effects);
+        handled.map(|()| effects)
+    }
+
+    /// When the runner may exit, if nothing happens before: `None` while a turn runs, a
+    /// request is parked or prompts wait. The shell sends [`Input::Tick`] then.
+    pub fn exit_at(&self) -> Option<Instant> {
+        let ended = self.record.as_ref().is_some_and(|r| r.ended);
+        let busy = self.turn_running()
+            || !self.queue.is_empty()
+            || self.gate.as_ref().is_some_and(Gate::has_pending);
+        if ended {
+            Some(self.last_activity + ENDED_GRACE)
+        } else if busy {
+            None
+        } else {
+            Some(self.last_activity + self.idle_exit)
+        }
+    }
+
+    fn dispatch(&mut self, input: Input, now: Instant) -> Result<(), SessionError> {
+        match input {
+            Input::Open { conn } => {
+                self.conns.insert(conn, Conn { attached: false, batches: false });
+            }
+            Input::Close { conn } => {
+                self.conns.remove(&conn);
+            }
+            Input::BadFrame { conn, code, message } => self.reply_error(conn, code, message),
+            Input::Frame { conn, command } => {
+                if !matches!(command, GatewayCommand::Ping | GatewayCommand::Ack { .. }) {
+                    self.last_activity = now;
+                }
+                self.command(conn, command)?;
+            }
+            Input::CliSpawned { generation, started, settings_error } if generation == self.generation => {
+                self.cli_spawned(started, settings_error)?;
+            }
+            Input::CliLine { generation, line } if generation == self.generation => {
+                self.last_activity = now;
+                for out in self.translator.line(&line) {
+                    self.translated(out)?;
                 }
             }
+            Input::CliExited { generation, code, stderr } if generation == self.generation => {
+                self.last_activity = now;
+                self.cli_exited(code, stderr)?;
+            }
+            Input::Kata(Some(state)) if self.kata.as_ref() != Some(&*state) => {
+                self.kata = Some((*state).clone());
+                self.emit(GatewayEvent::Kata { state: *state })?;
+            }
+            Input::Tick => {
+                if self.exit_at().is_some_and(|at| at <= now) {
+                    tracing::info!(session_id = %self.id, "idle with nothing pending: exiting (the next message resumes)");
+                    self.exit()?;
+                }
+            }
+            Input::Stop => self.exit()?,
+            Input::CliSpawned { .. } | Input::CliLine { .. } | Input::CliExited { .. } | Input::Kata(_) => {}
         }
-        self.stop_cli()?;
         Ok(())
     }
 
@@ -155,6 +261,11 @@ impl Session {
         Ok(())
     }
 
+    /// A turn runs, or is about to (the CLI is starting for its prompt).
+    fn turn_running(&self) -> bool {
+        self.turn || matches!(self.cli, CliState::Starting { .. })
+    }
+
     /// Ends the running turn in error: the error, then a `session.result` so that every device
     /// closes the turn (no message left streaming).
     fn end_turn_in_error(&mut self, message: String) -> Result<(), SessionError> {
@@ -175,52 +286,13 @@ impl Session {
         Ok(())
     }
 
-    /// When the runner may exit: never while a turn runs, a request is parked or prompts wait.
-    fn exit_deadline(&self) -> Instant {
-        let busy = self.turn || !self.queue.is_empty() || self.gate.as_ref().is_some_and(Gate::has_pending);
-        let ended = self.record.as_ref().is_some_and(|r| r.ended);
-        if ended {
-            self.last_activity + ENDED_GRACE
-        } else if busy {
-            Instant::now() + Duration::from_secs(3600)
-        } else {
-            self.last_activity + Duration::from_secs(self.settings.idle_exit_secs)
-        }
-    }
-
-    fn handle(&mut self, input: Input) -> Result<(), SessionError> {
-        match input {
-            Input::Open { conn, tx } => {
-                self.conns.insert(conn, Conn { tx, attached: false, batches: false });
-            }
-            Input::Close { conn } => {
-                self.conns.remove(&conn);
-            }
-            Input::BadFrame { conn, code, message } => self.reply_error(conn, code, message),
-            Input::Frame { conn, command } => self.command(conn, command)?,
-            Input::Cli { generation, output } if generation == self.generation => {
-                self.last_activity = Instant::now();
-                self.cli_output(output)?;
-            }
-            Input::Kata(Some(state)) if self.kata.as_ref() != Some(&*state) => {
-                self.kata = Some((*state).clone());
-                self.emit(GatewayEvent::Kata { state: *state })?;
-            }
-            Input::Cli { .. } | Input::Kata(_) | Input::Stop => {}
-        }
-        Ok(())
-    }
-
     fn command(&mut self, conn: u64, command: GatewayCommand) -> Result<(), SessionError> {
-        if !matches!(command, GatewayCommand::Ping | GatewayCommand::Ack { .. }) {
-            self.last_activity = Instant::now();
-        }
         match command {
             GatewayCommand::Ping => self.reply(conn, &GatewayFrame::Control(GatewayControl::Pong)),
             GatewayCommand::Ack { seq } => {
                 self.outbox.ack(seq)?;
-                if let Some(c) = self.conns.get(&conn).filter(|c| c.batches) {
-                    let _ = c.tx.send(Outgoing::Acked(seq));
+                if self.conns.get(&conn).is_some_and(|c| c.batches) {
+                    self.effects.push(Effect::Send { conn, message: Outgoing::Acked(seq) });
                 }
             }
             GatewayCommand::Attach { after_seq, batches } => self.attach(conn, after_seq, batches)?,
@@ -242,9 +314,10 @@ impl Session {
                 self.answered(conn, answer)?;
             }
             GatewayCommand::Interrupt => match (&self.cli, self.turn) {
-                (Some(cli), true) => {
+                (CliState::Up, true) => {
                     self.interrupts += 1;
-                    cli.interrupt(&format!("interrupt-{}", self.interrupts));
+                    let request_id = format!("interrupt-{}", self.interrupts);
+                    self.effects.push(Effect::ToCli(ToCli::Interrupt { request_id }));
                 }
                 _ => self.reply_error(conn, ErrorCode::Conflict, "no turn is running: nothing to interrupt".into()),
             },
@@ -258,11 +331,12 @@ impl Session {
         let replay = self.outbox.after(after_seq)?;
         if let Some(c) = self.conns.get_mut(&conn) {
             c.batches = batches;
+            c.attached = true;
             for envelope in replay {
                 let seq = envelope.seq;
-                let _ = c.tx.send(Outgoing::Event { seq, text: encode(&GatewayFrame::Event(envelope)), batches });
+                let message = Outgoing::Event { seq, text: encode(&GatewayFrame::Event(envelope)), batches };
+                self.effects.push(Effect::Send { conn, message });
             }
-            c.attached = true;
         }
         Ok(())
     }
@@ -308,7 +382,7 @@ impl Session {
         if !self.outbox.accept(&client_id)? {
             return Ok(()); // a resend of a prompt already accepted: its events are in the outbox
         }
-        let queued = self.turn;
+        let queued = self.turn_running();
         self.emit(GatewayEvent::UserMessage { client_id, content: content.clone(), queued })?;
         if queued {
             self.queue.push_back(content);
@@ -318,92 +392,56 @@ impl Session {
         }
     }
 
-    fn start_turn(&mut self, content: Vec<ContentBlock>) -> Result<(), SessionError> {
-        if self.cli.is_none() && !self.spawn_cli()? {
-            return Ok(());
+    /// Sends the prompt to the CLI, starting the CLI first when none runs (the prompt then
+    /// waits for [`Input::CliSpawned`]).
+    fn start_turn(&mut self, prompt: Vec<ContentBlock>) -> Result<(), SessionError> {
+        match self.cli {
+            CliState::Up => self.send_prompt(prompt),
+            // Not reached through the shell, which answers a spawn at once; kept in order.
+            CliState::Starting { .. } => {
+                self.queue.push_back(prompt);
+                Ok(())
+            }
+            CliState::Down => {
+                let Some(record) = &self.record else { return Ok(()) };
+                let launch = CliLaunch {
+                    cwd: record.cwd.clone(),
+                    config: record.config.clone(),
+                    claude_session_id: record.claude_session_id.clone(),
+                };
+                self.generation += 1;
+                self.cli = CliState::Starting { prompt };
+                self.effects.push(Effect::SpawnCli { generation: self.generation, launch });
+                Ok(())
+            }
         }
-        if let Some(cli) = &self.cli {
-            cli.user(&content);
-        }
+    }
+
+    fn send_prompt(&mut self, prompt: Vec<ContentBlock>) -> Result<(), SessionError> {
+        self.effects.push(Effect::ToCli(ToCli::User(prompt)));
         self.set_turn_open(true)?;
         self.emit(GatewayEvent::Status { state: RunnerState::Running })
     }
 
-    /// Starts the CLI (resuming when the Claude session exists). False when it could not start.
-    fn spawn_cli(&mut self) -> Result<bool, SessionError> {
-        let Some(record) = self.record.clone() else { return Ok(false) };
-        self.generation += 1;
-        let generation = self.generation;
-        let settings_file = match claude::kata_settings(&record.cwd) {
-            None => None,
-            Some(Ok(settings)) => self.write_cli_settings(&settings),
-            Some(Err(message)) => {
-                self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
-                None
-            }
-        };
-        let launch = Launch {
-            bin: &self.settings.claude_bin,
-            cwd: &record.cwd,
-            config: &record.config,
-            claude_session_id: &record.claude_session_id,
-            // Whether the CLI recorded the session, not whether the runner saw it start: a
-            // runner killed during the first turn may have left either.
-            resume: claude::session_recorded(&record.claude_session_id),
-            settings_file: settings_file.as_deref(),
-        };
-        let inputs = self.inputs.clone();
-        match Cli::spawn(launch, inputs, move |output| Input::Cli { generation, output }) {
-            Ok(cli) => {
-                cli.initialize();
-                self.cli = Some(cli);
+    /// The shell tried to start the CLI: on success the prompt that needed it goes out; on
+    /// failure everyone hears why, and the session stays stopped until the next message.
+    fn cli_spawned(&mut self, started: Result<(), String>, settings_error: Option<String>) -> Result<(), SessionError> {
+        let CliState::Starting { prompt } = std::mem::replace(&mut self.cli, CliState::Down) else { return Ok(()) };
+        if let Some(message) = settings_error {
+            self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
+        }
+        match started {
+            Ok(()) => {
+                self.effects.push(Effect::ToCli(ToCli::Initialize));
+                self.cli = CliState::Up;
                 self.translator = Translator::new();
                 self.emit(GatewayEvent::Status { state: RunnerState::Starting })?;
-                Ok(true)
+                self.send_prompt(prompt)
             }
-            Err(e) => {
-                let message = format!(
-                    "could not start Claude Code ({}): {e}; install it or set CLAUDE_BIN for the gateway",
-                    self.settings.claude_bin.display()
-                );
+            Err(message) => {
                 self.emit(GatewayEvent::Error { code: ErrorCode::CliError, message, fatal: false })?;
-                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
-                Ok(false)
+                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })
             }
-        }
-    }
-
-    /// Writes the settings the CLI gets with `--settings` (kata's hooks), readable by the
-    /// gateway's user only. `None` (and a log line) when it cannot be written.
-    fn write_cli_settings(&self, settings: &str) -> Option<PathBuf> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let path = self.session_dir.join("claude-settings.json");
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .and_then(|mut f| f.write_all(settings.as_bytes()));
-        match written {
-            Ok(()) => Some(path),
-            Err(e) => {
-                tracing::warn!(session_id = %self.id, "cannot write {}: {e}; kata's hooks will not run", path.display());
-                None
-            }
-        }
-    }
-
-    fn cli_output(&mut self, output: CliOutput) -> Result<(), SessionError> {
-        match output {
-            CliOutput::Line(line) => {
-                for out in self.translator.line(&line) {
-                    self.translated(out)?;
-                }
-                Ok(())
-            }
-            CliOutput::Exited { code, stderr } => self.cli_exited(code, stderr),
         }
     }
 
@@ -413,7 +451,7 @@ impl Session {
                 let tool_ran = matches!(event, GatewayEvent::ToolResult { .. });
                 self.emit(event)?;
                 if tool_ran {
-                    self.check_kata();
+                    self.read_kata();
                 }
             }
             Output::Init { .. } => {
@@ -439,9 +477,7 @@ impl Session {
                     _ => None,
                 };
                 let response = verdict.as_ref().map_or_else(|| serde_json::json!({}), Gate::hook_response);
-                if let Some(cli) = &self.cli {
-                    cli.respond(&hook.request_id, response);
-                }
+                self.write_cli(ToCli::Respond { request_id: hook.request_id, response });
                 let decision = match verdict {
                     Some(Verdict::Allow) => Some(shared_types::Decision::Approved),
                     Some(Verdict::Deny(_)) => Some(shared_types::Decision::Denied),
@@ -466,32 +502,29 @@ impl Session {
             // 2.1.331) or exits 1; an exit is handled in `cli_exited`, which resumes on demand.
             Output::TurnEnd { .. } => {
                 self.set_turn_open(false)?;
-                self.check_kata();
+                self.read_kata();
                 self.next_turn_or_idle()?;
             }
         }
         Ok(())
     }
 
-    /// Reads the worktree's kata state off the actor; a change comes back as [`Input::Kata`].
-    fn check_kata(&self) {
-        let Some(cwd) = self.record.as_ref().map(|r| r.cwd.clone()) else { return };
-        let inputs = self.inputs.clone();
-        tokio::spawn(async move {
-            let state = crate::kata_status::newest_state(&cwd, KATA_STATE_CAP).await.ok().flatten();
-            let _ = inputs.send(Input::Kata(state.map(Box::new)));
-        });
+    /// Asks for the worktree's kata state; a change comes back as [`Input::Kata`].
+    fn read_kata(&mut self) {
+        if let Some(cwd) = self.record.as_ref().map(|r| r.cwd.clone()) {
+            self.effects.push(Effect::ReadKata { cwd });
+        }
     }
 
     fn next_turn_or_idle(&mut self) -> Result<(), SessionError> {
         match self.queue.pop_front() {
-            Some(content) => self.start_turn(content),
+            Some(prompt) => self.start_turn(prompt),
             None => self.emit(GatewayEvent::Status { state: RunnerState::Idle }),
         }
     }
 
     fn cli_exited(&mut self, code: Option<i32>, stderr: String) -> Result<(), SessionError> {
-        self.cli = None;
+        self.cli = CliState::Down;
         let expired = self.gate.as_mut().map(Gate::expire_all).unwrap_or_default();
         for event in expired {
             self.emit(event)?;
@@ -508,7 +541,7 @@ impl Session {
         }
         self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
         match self.queue.pop_front() {
-            Some(content) => self.start_turn(content),
+            Some(prompt) => self.start_turn(prompt),
             None => Ok(()),
         }
     }
@@ -529,16 +562,30 @@ impl Session {
         self.emit(GatewayEvent::Complete { summary: "terminated".into() })
     }
 
+    fn exit(&mut self) -> Result<(), SessionError> {
+        self.stop_cli()?;
+        self.effects.push(Effect::Exit);
+        Ok(())
+    }
+
     /// Stops the CLI; its exit, arriving later, is ignored (the generation moves on).
     fn stop_cli(&mut self) -> Result<(), SessionError> {
-        if let Some(cli) = self.cli.take() {
-            cli.terminate();
-            self.generation += 1;
-            if !self.record.as_ref().is_some_and(|r| r.ended) {
-                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
-            }
+        if matches!(std::mem::replace(&mut self.cli, CliState::Down), CliState::Down) {
+            return Ok(());
+        }
+        self.effects.push(Effect::StopCli);
+        self.generation += 1;
+        if !self.record.as_ref().is_some_and(|r| r.ended) {
+            self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
         }
         Ok(())
+    }
+
+    /// A line for the CLI, when one runs (a CLI that is gone drops what it is sent anyway).
+    fn write_cli(&mut self, message: ToCli) {
+        if !matches!(self.cli, CliState::Down) {
+            self.effects.push(Effect::ToCli(message));
+        }
     }
 
     fn gate_mut(&mut self, conn: u64) -> Option<&mut Gate> {
@@ -549,7 +596,7 @@ impl Session {
     }
 
     /// A human's answer from the gate: send it to the CLI and tell everyone, or refuse.
-    fn answered(&mut self, conn: u64, answer: Option<Result<Answer, crate::gate::GateError>>) -> Result<(), SessionError> {
+    fn answered(&mut self, conn: u64, answer: Option<Result<Answer, GateError>>) -> Result<(), SessionError> {
         match answer {
             Some(Ok(answer)) => self.apply(answer),
             Some(Err(e)) => {
@@ -561,9 +608,7 @@ impl Session {
     }
 
     fn apply(&mut self, answer: Answer) -> Result<(), SessionError> {
-        if let Some(cli) = &self.cli {
-            cli.respond(&answer.request_id, answer.response);
-        }
+        self.write_cli(ToCli::Respond { request_id: answer.request_id, response: answer.response });
         for grant in &answer.grants {
             self.outbox.add_grant(grant)?;
         }
@@ -599,19 +644,20 @@ impl Session {
         let envelope = self.outbox.append(event)?;
         let seq = envelope.seq;
         let text = encode(&GatewayFrame::Event(envelope));
-        for conn in self.conns.values().filter(|c| c.attached) {
-            let _ = conn.tx.send(Outgoing::Event { seq, text: text.clone(), batches: conn.batches });
+        for (&conn, c) in self.conns.iter().filter(|(_, c)| c.attached) {
+            let message = Outgoing::Event { seq, text: text.clone(), batches: c.batches };
+            self.effects.push(Effect::Send { conn, message });
         }
         Ok(())
     }
 
-    fn reply(&self, conn: u64, frame: &GatewayFrame) {
-        if let Some(c) = self.conns.get(&conn) {
-            let _ = c.tx.send(Outgoing::Other(encode(frame)));
+    fn reply(&mut self, conn: u64, frame: &GatewayFrame) {
+        if self.conns.contains_key(&conn) {
+            self.effects.push(Effect::Send { conn, message: Outgoing::Other(encode(frame)) });
         }
     }
 
-    fn reply_error(&self, conn: u64, code: ErrorCode, message: String) {
+    fn reply_error(&mut self, conn: u64, code: ErrorCode, message: String) {
         self.reply(conn, &GatewayFrame::Control(GatewayControl::Error { code, message }));
     }
 }
@@ -624,3 +670,6 @@ fn gate_for(record: &SessionRecord, outbox: &Outbox) -> Result<Gate, SessionErro
         outbox.grants()?,
     ))
 }
+
+#[cfg(test)]
+mod tests;

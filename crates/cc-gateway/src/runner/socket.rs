@@ -1,6 +1,6 @@
 //! The runner's unix socket (`<runtime_dir>/sessions/<id>.sock`, mode 0600): the daemon connects
 //! here and speaks the same GatewayCommand / GatewayEvent frames as NDJSON. Each connection is
-//! a reader feeding the session actor and a writer draining what the actor sends it.
+//! a reader feeding the session's shell and a writer draining what the session sends it.
 //!
 //! On a connection whose `session.attach` asked for `batches`, the writer's [`Window`] sends
 //! a lone event at once and joins the events that pile up behind unacknowledged frames into
@@ -17,7 +17,8 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::session::Input;
+use super::session::{Input, Outgoing};
+use super::shell::Inbound;
 
 /// Binds the socket with mode 0600 (the umask is narrowed around `bind`, so there is no moment
 /// when others could connect).
@@ -35,7 +36,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 
 /// Accepts connections until aborted. Every connection's writer holds a clone of `drained`, so
 /// the runner can wait, before it exits, for what it sent to be written out.
-pub async fn serve(listener: UnixListener, inputs: mpsc::UnboundedSender<Input>, drained: mpsc::Sender<()>) {
+pub async fn serve(listener: UnixListener, inputs: mpsc::UnboundedSender<Inbound>, drained: mpsc::Sender<()>) {
     let mut next = 0u64;
     while let Ok((stream, _)) = listener.accept().await {
         next += 1;
@@ -43,10 +44,10 @@ pub async fn serve(listener: UnixListener, inputs: mpsc::UnboundedSender<Input>,
     }
 }
 
-async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender<Input>, drained: mpsc::Sender<()>) {
+async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender<Inbound>, drained: mpsc::Sender<()>) {
     let (read, mut write) = stream.into_split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
-    if inputs.send(Input::Open { conn, tx }).is_err() {
+    if inputs.send(Inbound::Connected { conn, tx }).is_err() {
         return;
     }
     let writer = tokio::spawn(async move {
@@ -80,23 +81,12 @@ async fn connection(conn: u64, stream: UnixStream, inputs: mpsc::UnboundedSender
             Ok(command) => Input::Frame { conn, command },
             Err(e) => Input::BadFrame { conn, code: e.code(), message: e.to_string() },
         };
-        if inputs.send(input).is_err() {
+        if inputs.send(Inbound::Input(input)).is_err() {
             break;
         }
     }
-    let _ = inputs.send(Input::Close { conn });
+    let _ = inputs.send(Inbound::Input(Input::Close { conn }));
     writer.abort();
-}
-
-/// What the session actor sends a connection's writer.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// A numbered event frame; `batches`: the peer reads `events` frames.
-    Event { seq: u64, text: String, batches: bool },
-    /// The peer acked up to this seq.
-    Acked(u64),
-    /// Anything else (a control frame): always on its own line, at once.
-    Other(String),
 }
 
 /// Frames a batch-reading peer may have unacknowledged before further events wait and join.
@@ -121,7 +111,7 @@ pub struct Window {
 }
 
 impl Window {
-    /// Takes one message from the actor: a batchable event waits for [`Self::flush`], anything
+    /// Takes one message from the session: a batchable event waits for [`Self::flush`], anything
     /// else is written to `out` now.
     pub fn take(&mut self, message: Outgoing, out: &mut String) {
         match message {
