@@ -22,10 +22,8 @@ pub struct CoreConfig {
     pub dial_backoff_max_ms: u64,
     /// The D1 sessions index is written at most this often unless the status changes.
     pub index_interval_ms: u64,
-    /// A row that only moves `last_seq` waits until the gateway has been quiet this long, so the
-    /// D1 write never lands in the middle of a burst of events ...
-    pub index_quiet_ms: u64,
-    /// ... but never longer than this after the last row (a turn that streams for minutes).
+    /// A row that only moves `last_seq` waits for the heartbeat's alarm, but never longer than
+    /// this after the last row (`IndexState::due`).
     pub index_max_lag_ms: u64,
     /// Most commands waiting for the gateway; more are refused, not dropped.
     pub max_queued_commands: u64,
@@ -43,7 +41,6 @@ impl Default for CoreConfig {
             dial_backoff_base_ms: 1_000,
             dial_backoff_max_ms: 60_000,
             index_interval_ms: 5_000,
-            index_quiet_ms: 1_000,
             index_max_lag_ms: 60_000,
             max_queued_commands: 100,
         }

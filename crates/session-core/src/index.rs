@@ -1,6 +1,6 @@
 //! The row of the D1 sessions index (the session list), written on status changes and at most
-//! every few seconds otherwise, when the gateway pauses: never once per event, never mid-burst
-//! (DESIGN.md, "The Durable Object on workerd").
+//! every few seconds otherwise, on the heartbeat's alarm: never once per event, never an alarm of
+//! its own mid-stream (DESIGN.md, "The Durable Object on workerd").
 
 use serde::{Deserialize, Serialize};
 use shared_types::{SessionStatus, TimestampMs};
@@ -41,24 +41,26 @@ impl IndexState {
         state::put(db, KEY, self)
     }
 
-    /// Whether a row is due: the status changed, or the log moved on, the interval passed and
-    /// the gateway has gone quiet (or the row is `index_max_lag_ms` old). `last_received` is when
-    /// the last gateway frame arrived.
-    pub fn due(&self, status: SessionStatus, last_seq: u64, now: TimestampMs, last_received: TimestampMs, cfg: &CoreConfig) -> bool {
-        self.due_at(status, last_seq, last_received, cfg).is_some_and(|at| now >= at)
+    /// Whether a row is due: the status changed (at once, whatever the input), or the log
+    /// moved on and either this input is the alarm and the last row is `index_interval_ms` old,
+    /// or the last row is `index_max_lag_ms` old.
+    ///
+    /// A row that only moves `last_seq` waits for the alarm that the link's heartbeat sets anyway
+    /// (every 15 s while the link is up) and never asks for an alarm of its own: an alarm that
+    /// fires in the middle of a stream holds the object for about 100 ms under `wrangler dev`
+    /// (the 5 s index alarm was the stall that the session bench showed at event #490 of its
+    /// 100 events/s turn). So the list's `last_seq` lags a running turn by at most 15 s, and
+    /// its status never lags.
+    pub fn due(&self, status: SessionStatus, last_seq: u64, now: TimestampMs, in_alarm: bool, cfg: &CoreConfig) -> bool {
+        if self.status != Some(status) {
+            return true;
+        }
+        last_seq != self.last_seq
+            && ((in_alarm && now >= self.at + cfg.index_interval_ms) || now >= self.at + cfg.index_max_lag_ms)
     }
 
-    /// When a row becomes due, if one waits. A status change is due at once; a moved `last_seq`
-    /// once the interval has passed and the link has been quiet for `index_quiet_ms`, and at the
-    /// latest `index_max_lag_ms` after the last row. (In `wrangler dev` a D1 write holds the
-    /// whole workerd process for about 100 ms, which showed as a stall mid-stream; in
-    /// production it costs a subrequest. Either way the list gains nothing from a row per
-    /// burst.)
-    pub fn due_at(&self, status: SessionStatus, last_seq: u64, last_received: TimestampMs, cfg: &CoreConfig) -> Option<TimestampMs> {
-        if self.status != Some(status) {
-            return Some(self.at);
-        }
-        let quiet = (last_received + cfg.index_quiet_ms).min(self.at + cfg.index_max_lag_ms);
-        (last_seq != self.last_seq).then_some((self.at + cfg.index_interval_ms).max(quiet))
+    /// When the core must wake for the index: only to write (or retry) a changed status.
+    pub fn due_at(&self, status: SessionStatus) -> Option<TimestampMs> {
+        (self.status != Some(status)).then_some(self.at)
     }
 }

@@ -106,6 +106,9 @@ pub struct SessionCore<S> {
     /// (saves re-reading the state on every event). `None` whenever the storage may have changed
     /// without `finish` knowing: after an error, or once [`Self::sql`] was lent out.
     known_status: Option<SessionStatus>,
+    /// The input being handled is the alarm (the one time a row that only moves `last_seq` is
+    /// written: see [`IndexState::due`]).
+    in_alarm: bool,
 }
 
 impl<S: Sql> SessionCore<S> {
@@ -113,7 +116,7 @@ impl<S: Sql> SessionCore<S> {
     /// previous instance held. Returns what to do now (dial, alarm, a status change to announce).
     pub fn wake(mut db: S, cfg: CoreConfig, now: TimestampMs) -> Result<(Self, Output)> {
         schema::migrate(&mut db)?;
-        let mut core = SessionCore { db, cfg, known_status: None };
+        let mut core = SessionCore { db, cfg, known_status: None, in_alarm: false };
         let before = core.status_before()?;
         let mut link = Link::load(&mut core.db)?;
         link.woke(now);
@@ -356,7 +359,10 @@ impl<S: Sql> SessionCore<S> {
             AlarmStep::Dial => out.link = LinkAction::Dial,
             AlarmStep::Close => out.link = LinkAction::Close,
         }
-        self.finish(out, before, now)
+        self.in_alarm = true;
+        let out = self.finish(out, before, now);
+        self.in_alarm = false;
+        out
     }
 
     /// The D1 write of the last index row failed: send it again next time.
@@ -490,13 +496,13 @@ impl<S: Sql> SessionCore<S> {
         let mut index = IndexState::load(&mut self.db)?;
         let last_seq = view.facts.contiguous_seq;
         if let Some(meta) = &view.meta {
-            if index.due(status, last_seq, now, view.link.last_received, &self.cfg) {
+            if index.due(status, last_seq, now, self.in_alarm, &self.cfg) {
                 index = IndexState { status: Some(status), last_seq, at: now };
                 index.save(&mut self.db)?;
                 out.index = Some(IndexRow { session_id: meta.id.clone(), status, last_seq, updated_at: now });
             }
         }
-        let index_due = view.meta.as_ref().and_then(|_| index.due_at(status, last_seq, view.link.last_received, &self.cfg));
+        let index_due = view.meta.as_ref().and_then(|_| index.due_at(status));
         out.alarm = match (view.link.next_alarm(wants, now, &self.cfg), index_due) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -311,8 +311,8 @@ fn an_idle_link_is_closed_and_reopened_on_demand() {
 }
 
 #[test]
-fn the_sessions_index_is_written_on_status_changes_and_when_the_gateway_pauses() {
-    let cfg = CoreConfig { index_interval_ms: 5_000, index_quiet_ms: 1_000, index_max_lag_ms: 60_000, ..CoreConfig::default() };
+fn the_sessions_index_is_written_on_status_changes_and_on_the_heartbeat_alarm() {
+    let cfg = CoreConfig { index_interval_ms: 5_000, index_max_lag_ms: 60_000, heartbeat_ms: 15_000, ..CoreConfig::default() };
     let mut h = Harness::with_config(cfg.clone());
     h.up();
     let t0 = h.now;
@@ -322,24 +322,24 @@ fn the_sessions_index_is_written_on_status_changes_and_when_the_gateway_pauses()
     let row = out.index.expect("status changed: a row");
     assert_eq!((row.status, row.last_seq, row.session_id.as_str()), (SessionStatus::Running, 2, "s-1"));
 
-    // a 10 s burst, an event every 100 ms: past the interval, but never quiet, so no row
+    // a 10 s burst, an event every 100 ms: no row, and no alarm earlier than the heartbeat's
     let mut seq = 3;
     while seq < 100 {
         h.now = t0 + seq * 100;
         let out = h.event(env(seq, assistant(&format!("m{seq}"), "streaming")));
         assert!(out.index.is_none(), "no row mid-burst (seq {seq})");
-        let want = (t0 + 5_000).max(h.now + 1_000);
-        assert!(out.alarm.is_some_and(|a| a <= want), "seq {seq}: the alarm is set for when the row is due");
+        assert!(out.alarm.is_some_and(|a| a >= t0 + 15_000), "seq {seq}: no alarm for the index mid-stream ({:?})", out.alarm);
         seq += 1;
     }
-    let last = h.now;
-    let out = h.core.on_alarm(last + 999).unwrap();
-    assert!(out.index.is_none(), "not quiet long enough yet");
-    let out = h.core.on_alarm(last + 1_000).unwrap();
-    assert_eq!(out.index.map(|r| r.last_seq), Some(99), "quiet for a second: the row catches up");
+    // the heartbeat's alarm brings the row up to date
+    let out = h.core.on_alarm(t0 + 15_000).unwrap();
+    assert_eq!(out.to_gateway, vec![GatewayCommand::Ping]);
+    assert_eq!(out.index.map(|r| r.last_seq), Some(99), "the alarm writes the row that waited");
+    let out = h.core.on_alarm(t0 + 16_000).unwrap();
+    assert!(out.index.is_none(), "nothing new: nothing written");
 
-    // a stream that never pauses still gets a row once the last one is index_max_lag_ms old
-    let row_at = last + 1_000;
+    // a stream that never lets an alarm fire still gets a row once the last one is 60 s old
+    let row_at = t0 + 15_000;
     let mut rows = Vec::new();
     for i in 1..=650u64 {
         h.now = row_at + i * 100;
