@@ -109,8 +109,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `GET /health`: open, so that a load balancer or `curl` can tell the daemon is up.
-async fn health() -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "ok": true, "version": env!("CARGO_PKG_VERSION") }))
+async fn health() -> Json<shared_types::api::Health> {
+    Json(shared_types::api::Health::up("cc-gateway", env!("CARGO_PKG_VERSION")))
 }
 
 /// Gives the body limit's bare-text 413 the error body every other error has.

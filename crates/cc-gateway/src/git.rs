@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::Serialize;
+pub use shared_types::api::{CheckoutStatus, FileDiff};
+use shared_types::api::DiffStatus;
 use shared_types::safe_git;
 use tokio::io::AsyncReadExt;
 
@@ -104,21 +105,6 @@ where
     Ok(String::from_utf8_lossy(&git(dir, args).await?).into_owned())
 }
 
-/// Branch and cleanliness of one checkout, from `git status --porcelain=v2 --branch`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct CheckoutStatus {
-    /// The checked-out branch; `None` when HEAD is detached.
-    pub branch: Option<String>,
-    /// Uncommitted changes, untracked files included.
-    pub dirty: bool,
-    /// The upstream branch, when one is set.
-    pub upstream: Option<String>,
-    /// Commits on the branch and not on its upstream; `None` without an upstream.
-    pub ahead: Option<u64>,
-    /// Commits on the upstream and not on the branch; `None` without an upstream.
-    pub behind: Option<u64>,
-}
-
 /// Parses `git status --porcelain=v2 --branch`.
 pub fn parse_status(porcelain: &str) -> CheckoutStatus {
     let mut status = CheckoutStatus::default();
@@ -174,20 +160,6 @@ pub async fn worktree_list(dir: &Path) -> Result<Vec<WorktreeEntry>, GitError> {
     Ok(parse_worktree_list(&git_text(dir, ["worktree", "list", "--porcelain"]).await?))
 }
 
-/// One changed file of a diff.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FileDiff {
-    pub path: String,
-    /// `added`, `modified`, `deleted`, `renamed`, `copied`, `type_changed` or `untracked`.
-    pub status: &'static str,
-    /// Lines added; `None` for a binary file.
-    pub additions: Option<u64>,
-    /// Lines removed; `None` for a binary file.
-    pub deletions: Option<u64>,
-    /// The unified diff of this file (empty for an untracked file).
-    pub patch: String,
-}
-
 /// Joins `git diff --name-status -z`, `--numstat -z` and the patch (same options, so the same
 /// file order) into one entry per file.
 pub fn parse_diff(name_status: &str, numstat: &str, patch: &str) -> Vec<FileDiff> {
@@ -208,14 +180,14 @@ pub fn parse_diff(name_status: &str, numstat: &str, patch: &str) -> Vec<FileDiff
     files
 }
 
-fn status_name(code: &str) -> &'static str {
+fn status_name(code: &str) -> DiffStatus {
     match code.chars().next() {
-        Some('A') => "added",
-        Some('D') => "deleted",
-        Some('R') => "renamed",
-        Some('C') => "copied",
-        Some('T') => "type_changed",
-        _ => "modified",
+        Some('A') => DiffStatus::Added,
+        Some('D') => DiffStatus::Deleted,
+        Some('R') => DiffStatus::Renamed,
+        Some('C') => DiffStatus::Copied,
+        Some('T') => DiffStatus::TypeChanged,
+        _ => DiffStatus::Modified,
     }
 }
 
@@ -282,10 +254,10 @@ mod tests {
         let patch = "diff --git a/a.txt b/a.txt\n+x\ndiff --git a/old.txt b/new.txt\nrename\ndiff --git a/bin.dat b/bin.dat\nBinary\n";
         let files = parse_diff(name_status, &numstat, patch);
         assert_eq!(files.len(), 3);
-        assert_eq!((files[0].status, files[0].additions, files[0].deletions), ("modified", Some(1), Some(2)));
-        assert_eq!((files[1].path.as_str(), files[1].status), ("new.txt", "renamed"));
+        assert_eq!((files[0].status, files[0].additions, files[0].deletions), (DiffStatus::Modified, Some(1), Some(2)));
+        assert_eq!((files[1].path.as_str(), files[1].status), ("new.txt", DiffStatus::Renamed));
         assert!(files[1].patch.contains("rename"));
-        assert_eq!((files[2].additions, files[2].status), (None, "added"));
+        assert_eq!((files[2].additions, files[2].status), (None, DiffStatus::Added));
         assert!(files[2].patch.starts_with("diff --git a/bin.dat"));
     }
 }

@@ -9,8 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
-use shared_types::KataState;
+use shared_types::api::KataStatus;
 
 use crate::api_error::ApiError;
 use crate::checkout::checkout_dir;
@@ -21,12 +20,6 @@ use crate::state::{AppState, Checkouts};
 /// The kata route (behind the bearer token).
 pub fn router() -> Router<AppState> {
     Router::new().route("/projects/{name}/kata-status", get(kata_status))
-}
-
-/// The answer: the newest state, or null.
-#[derive(Debug, Serialize)]
-pub struct KataStatus {
-    pub kata_state: Option<KataState>,
 }
 
 async fn kata_status(

@@ -17,12 +17,13 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use shared_types::api::{Checkout, CheckoutStatus, DiffStatus, DirEntry, EntryKind, FileContent, FileDiff, NewWorktree, Project};
 
 use crate::api_error::ApiError;
 use crate::checkout::{checkout_dir, find_worktree, project_dir};
 use crate::confine::{self, read_capped};
-use crate::git::{self, CheckoutStatus, FileDiff, GitError};
+use crate::git::{self, GitError};
 use crate::state::{AppState, BusyWorktrees, Checkouts};
 
 /// Where API-made worktrees go, under the projects root (hidden, so never listed as a project).
@@ -52,28 +53,8 @@ pub struct CheckoutQuery {
     pub path: Option<String>,
 }
 
-/// One checkout in the listing.
-#[derive(Debug, Serialize)]
-pub struct CheckoutSummary {
-    pub name: String,
-    pub path: PathBuf,
-    #[serde(flatten)]
-    pub status: CheckoutStatus,
-    /// Why the status could not be read (a worktree whose directory is gone, say).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// One project in the listing: its main checkout and its linked worktrees.
-#[derive(Debug, Serialize)]
-pub struct ProjectSummary {
-    #[serde(flatten)]
-    pub checkout: CheckoutSummary,
-    pub worktrees: Vec<CheckoutSummary>,
-}
-
 /// `GET /projects`: the git repositories directly under the projects root, by name.
-async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<ProjectSummary>>, ApiError> {
+async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<Project>>, ApiError> {
     let root = &checkouts.projects_root;
     let entries = std::fs::read_dir(root).map_err(|e| ApiError::io("the projects root", &e))?;
     let mut names: Vec<String> = entries
@@ -85,7 +66,7 @@ async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<Pr
     Ok(Json(join_all(names.into_iter().map(|name| summarize_project(root, name))).await))
 }
 
-async fn summarize_project(root: &Path, name: String) -> ProjectSummary {
+async fn summarize_project(root: &Path, name: String) -> Project {
     let dir = root.join(&name);
     let worktrees = match git::worktree_list(&dir).await {
         Ok(list) => join_all(list.into_iter().skip(1).map(|w| summarize_checkout(worktree_name(&w.path), w.path))).await,
@@ -94,29 +75,19 @@ async fn summarize_project(root: &Path, name: String) -> ProjectSummary {
             Vec::new()
         }
     };
-    ProjectSummary { checkout: summarize_checkout(name, dir).await, worktrees }
+    Project { checkout: summarize_checkout(name, dir).await, worktrees }
 }
 
 fn worktree_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-async fn summarize_checkout(name: String, path: PathBuf) -> CheckoutSummary {
+async fn summarize_checkout(name: String, path: PathBuf) -> Checkout {
     let (status, error) = match git::checkout_status(&path).await {
         Ok(status) => (status, None),
         Err(e) => (CheckoutStatus::default(), Some(e.to_string())),
     };
-    CheckoutSummary { name, path, status, error }
-}
-
-/// `POST /projects/:name/worktrees` body.
-#[derive(Debug, Deserialize)]
-pub struct NewWorktree {
-    /// The new branch, checked with `git check-ref-format --branch`.
-    pub branch: String,
-    /// What to branch from; the project's default branch when absent.
-    #[serde(default)]
-    pub base: Option<String>,
+    Checkout { name, path: path.to_string_lossy().into_owned(), status, error }
 }
 
 /// `POST /projects/:name/worktrees {branch, base}`: `git worktree add -b branch <path> base`.
@@ -124,7 +95,7 @@ async fn create_worktree(
     State(checkouts): State<Checkouts>,
     UrlPath(name): UrlPath<String>,
     body: Result<Json<NewWorktree>, JsonRejection>,
-) -> Result<(StatusCode, Json<CheckoutSummary>), ApiError> {
+) -> Result<(StatusCode, Json<Checkout>), ApiError> {
     let Json(request) = body?;
     let root = &checkouts.projects_root;
     let project = project_dir(root, &name)?;
@@ -242,16 +213,6 @@ fn is_busy(busy: &BusyWorktrees, path: &Path) -> bool {
     busy().iter().any(|busy| canonical(busy) == path)
 }
 
-/// One entry of a directory listing.
-#[derive(Debug, Serialize, PartialEq)]
-pub struct DirEntry {
-    pub name: String,
-    /// `file`, `dir`, `symlink` or `other`.
-    pub kind: &'static str,
-    /// Bytes, for files.
-    pub size: Option<u64>,
-}
-
 /// `GET /projects/:name/files?path=&worktree=`: a directory's entries, directories first.
 async fn list_files(
     State(checkouts): State<Checkouts>,
@@ -270,31 +231,22 @@ async fn list_files(
         .take(MAX_LISTING_ENTRIES)
         .map(|e| describe(&e))
         .collect();
-    entries.sort_by(|a, b| (a.kind != "dir", &a.name).cmp(&(b.kind != "dir", &b.name)));
+    entries.sort_by(|a, b| (a.kind != EntryKind::Dir, &a.name).cmp(&(b.kind != EntryKind::Dir, &b.name)));
     Ok(Json(entries))
 }
 
 fn describe(entry: &std::fs::DirEntry) -> DirEntry {
     let name = entry.file_name().to_string_lossy().into_owned();
     let Ok(meta) = entry.metadata() else {
-        return DirEntry { name, kind: "other", size: None };
+        return DirEntry { name, kind: EntryKind::Other, size: None };
     };
     let kind = match meta.file_type() {
-        t if t.is_dir() => "dir",
-        t if t.is_file() => "file",
-        t if t.is_symlink() => "symlink",
-        _ => "other",
+        t if t.is_dir() => EntryKind::Dir,
+        t if t.is_file() => EntryKind::File,
+        t if t.is_symlink() => EntryKind::Symlink,
+        _ => EntryKind::Other,
     };
     DirEntry { name, kind, size: meta.is_file().then_some(meta.len()) }
-}
-
-/// A file's content; `content` is `None` for a binary file.
-#[derive(Debug, Serialize)]
-pub struct FileContent {
-    pub path: String,
-    pub size: u64,
-    pub binary: bool,
-    pub content: Option<String>,
 }
 
 /// `GET /projects/:name/file?path=&worktree=`: a text file's content; 413 above `max_file_bytes`.
@@ -335,7 +287,7 @@ async fn diff(
     let untracked = git::git_text(&checkout, ["ls-files", "--others", "--exclude-standard", "-z"]).await?;
     files.extend(untracked.split('\0').filter(|p| !p.is_empty()).map(|path| FileDiff {
         path: path.to_string(),
-        status: "untracked",
+        status: DiffStatus::Untracked,
         additions: None,
         deletions: None,
         patch: String::new(),

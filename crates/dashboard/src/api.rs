@@ -1,16 +1,14 @@
 //! The Worker's JSON API, as the dashboard calls it: `fetch` with the session cookie, typed
 //! responses, and every failure as an [`ApiError`] carrying the API's `{error:{code,message}}`.
 //!
-//! The response shapes below are the HTTP API's (the Worker's routes), read leniently: unknown
-//! fields are ignored and missing optional ones default, so the API can grow without breaking
-//! the dashboard. The session socket's frames are not here: they are `shared_types`' contract.
+//! The bodies are `shared_types::api`, the same types the Worker and the gateway write, so the
+//! dashboard reads exactly what they send (unknown fields are ignored, nothing else is guessed).
 
 use std::fmt;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use shared_types::{ErrorBody, KataState, PermissionMode, ToolPolicy};
+use serde::Serialize;
+use shared_types::ErrorBody;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -40,21 +38,6 @@ impl ApiError {
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     request("GET", path, None).await
-}
-
-/// `GET` an answer that is `T` itself or wrapped as `{key: T}` (the API names some answers:
-/// `{"user": ...}`, `{"sessions": [...]}`).
-pub async fn get_in<T: DeserializeOwned>(path: &str, key: &str) -> Result<T, ApiError> {
-    let mut answer: Value = get(path).await?;
-    let inner = match answer.get_mut(key) {
-        Some(inner) => inner.take(),
-        None => answer,
-    };
-    serde_json::from_value(inner).map_err(|e| ApiError {
-        status: 200,
-        code: "bad_response".into(),
-        message: format!("unexpected answer from {path}: {e}"),
-    })
 }
 
 pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiError> {
@@ -103,199 +86,6 @@ async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<Str
 
 fn error_code_name(body: &ErrorBody) -> String {
     serde_json::to_value(body.error.code).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-/// `GET /api/me`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Me {
-    pub name: String,
-    #[serde(default)]
-    pub is_admin: bool,
-}
-
-/// `{name, password}` for login and adding a user.
-#[derive(Serialize)]
-pub struct Credentials<'a> {
-    pub name: &'a str,
-    pub password: &'a str,
-}
-
-/// `POST /api/auth/password`.
-#[derive(Serialize)]
-pub struct PasswordChange<'a> {
-    pub current_password: &'a str,
-    pub new_password: &'a str,
-}
-
-/// `PATCH /api/admin/users/:name`.
-#[derive(Serialize)]
-pub struct UserChange {
-    pub disabled: bool,
-}
-
-/// `POST /api/auth/signup`: the first admin, with the operator's one-time set-up code.
-#[derive(Serialize)]
-pub struct SignUp<'a> {
-    pub name: &'a str,
-    pub password: &'a str,
-    pub setup_code: &'a str,
-}
-
-/// `POST /api/admin/users`.
-#[derive(Serialize)]
-pub struct NewUser<'a> {
-    pub name: &'a str,
-    pub password: &'a str,
-    pub is_admin: bool,
-}
-
-/// A row of `GET /api/sessions` (newest first).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SessionRow {
-    pub id: String,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub project: String,
-    #[serde(default)]
-    pub worktree: Option<String>,
-    /// `"running"` or a `SessionStatus` object (`{"state": "running"}`): see [`status_name`].
-    #[serde(default)]
-    pub status: Value,
-    #[serde(default)]
-    pub cost_usd: f64,
-    #[serde(default)]
-    pub last_seq: u64,
-    #[serde(default)]
-    pub created_at: Value,
-    #[serde(default)]
-    pub updated_at: Value,
-}
-
-impl SessionRow {
-    pub fn status_name(&self) -> String {
-        status_name(&self.status)
-    }
-
-    pub fn needs_user(&self) -> bool {
-        matches!(self.status_name().as_str(), "awaiting_approval" | "awaiting_answer")
-    }
-
-    /// Last activity, in ms since the epoch.
-    pub fn updated_ms(&self) -> f64 {
-        timestamp_ms(&self.updated_at).or_else(|| timestamp_ms(&self.created_at)).unwrap_or(0.0)
-    }
-}
-
-/// A status as a bare name, whether the API sent a string or a `SessionStatus` object.
-pub fn status_name(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(o) => o.get("state").and_then(Value::as_str).unwrap_or("unknown").to_string(),
-        _ => "unknown".into(),
-    }
-}
-
-/// Milliseconds since the epoch from a number (ms, or seconds when small) or an ISO string.
-fn timestamp_ms(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64().map(|n| if n < 1e11 { n * 1000.0 } else { n }),
-        Value::String(s) => Some(js_sys::Date::parse(s)).filter(|n| n.is_finite()),
-        _ => None,
-    }
-}
-
-/// A checkout in `GET /api/projects`: a project's main checkout (with its `worktrees`) or a
-/// linked worktree.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Checkout {
-    pub name: String,
-    #[serde(default)]
-    pub path: String,
-    #[serde(default)]
-    pub branch: Option<String>,
-    #[serde(default)]
-    pub dirty: bool,
-    #[serde(default)]
-    pub upstream: Option<String>,
-    #[serde(default)]
-    pub ahead: Option<u64>,
-    #[serde(default)]
-    pub behind: Option<u64>,
-    #[serde(default)]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub worktrees: Vec<Checkout>,
-}
-
-/// `POST /api/projects/:name/worktrees`.
-#[derive(Serialize)]
-pub struct NewWorktree {
-    pub branch: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base: Option<String>,
-}
-
-/// An entry of `GET /api/projects/:name/files`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct DirEntry {
-    pub name: String,
-    /// `file`, `dir`, `symlink` or `other`.
-    pub kind: String,
-    #[serde(default)]
-    pub size: Option<u64>,
-}
-
-/// `GET /api/projects/:name/file`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FileContent {
-    pub path: String,
-    #[serde(default)]
-    pub size: u64,
-    #[serde(default)]
-    pub binary: bool,
-    #[serde(default)]
-    pub content: Option<String>,
-}
-
-/// A file of `GET /api/projects/:name/diff`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct FileDiff {
-    pub path: String,
-    pub status: String,
-    #[serde(default)]
-    pub additions: Option<u64>,
-    #[serde(default)]
-    pub deletions: Option<u64>,
-    #[serde(default)]
-    pub patch: String,
-}
-
-/// `GET /api/projects/:name/kata-status`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct KataStatus {
-    #[serde(default)]
-    pub kata_state: Option<KataState>,
-}
-
-/// `POST /api/sessions`.
-#[derive(Serialize)]
-pub struct NewSession {
-    pub project: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub worktree: Option<String>,
-    pub prompt: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    pub permission_mode: PermissionMode,
-    pub policy: ToolPolicy,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Created {
-    pub id: String,
 }
 
 /// `?worktree=..` (or nothing) for the project routes.

@@ -6,14 +6,16 @@ use std::cell::OnceCell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, Me};
+use shared_types::api::{Done, User, UserAnswer};
+
+use crate::api;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Auth {
     /// `/api/me` has not answered yet.
     Unknown,
     SignedOut,
-    SignedIn(Me),
+    SignedIn(User),
 }
 
 thread_local! {
@@ -26,8 +28,8 @@ pub fn use_auth() -> RwSignal<Auth> {
 
 /// Asks the Worker who this browser is.
 pub async fn refresh() {
-    let state = match api::get_in::<Me>("/api/me", "user").await {
-        Ok(me) => Auth::SignedIn(me),
+    let state = match api::get::<UserAnswer>("/api/me").await {
+        Ok(me) => Auth::SignedIn(me.user),
         Err(e) if e.status == 401 || e.status == 403 => Auth::SignedOut,
         // A network error is not a logout: keep whatever we knew, but leave Unknown behind.
         Err(_) if use_auth().get_untracked() != Auth::Unknown => return,
@@ -43,7 +45,7 @@ pub fn signed_out() {
 
 pub fn logout() {
     spawn_local(async {
-        let _ = api::post::<serde_json::Value>("/api/auth/logout", &serde_json::json!({})).await;
+        let _ = api::post::<Done>("/api/auth/logout", &serde_json::json!({})).await;
         signed_out();
         crate::route::navigate("/login");
     });

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
-use crate::api::SessionRow;
+use shared_types::api::SessionSummary;
 use crate::{display, route};
 
 #[wasm_bindgen]
@@ -42,14 +42,14 @@ pub async fn ask() -> String {
 
 /// A fresh sessions list: notify for each session that has started needing the user since the
 /// last one, unless the user is looking at it.
-pub fn sessions_seen(rows: &[SessionRow]) {
-    let due: Vec<&SessionRow> = SEEN.with(|seen| {
+pub fn sessions_seen(rows: &[SessionSummary]) {
+    let due: Vec<&SessionSummary> = SEEN.with(|seen| {
         let mut seen = seen.borrow_mut();
         let first = seen.is_none();
         let map = seen.get_or_insert_with(HashMap::new);
         rows.iter()
             .filter(|r| {
-                let needs = r.needs_user();
+                let needs = r.status.needs_user();
                 let before = map.insert(r.id.clone(), needs);
                 needs && !first && before != Some(true)
             })
@@ -59,9 +59,9 @@ pub fn sessions_seen(rows: &[SessionRow]) {
         return;
     }
     for r in due.into_iter().filter(|r| !looking_at(&r.id)) {
-        let title = r.title.as_deref().filter(|t| !t.trim().is_empty()).unwrap_or("A session");
+        let title = Some(r.title.as_str()).filter(|t| !t.trim().is_empty()).unwrap_or("A session");
         let place = r.worktree.as_ref().map_or_else(|| r.project.clone(), |w| format!("{} / {w}", r.project));
-        let body = format!("{} · {}", display::status_label(&r.status_name()), place);
+        let body = format!("{} · {}", display::status_label(r.status.as_str()), place);
         let _ = notify_js(&format!("Claude needs you: {title}"), &body, &r.id, &format!("/sessions/{}", route::enc(&r.id)));
     }
 }

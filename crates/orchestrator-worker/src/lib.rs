@@ -26,21 +26,14 @@ pub mod session_index;
 pub mod session_stub;
 mod session_do;
 
-use serde::Serialize;
+use shared_types::api::Health;
 use worker::*;
 
 use api::error::{json_response, ApiError};
 
 /// The body of `GET /health`.
-#[derive(Debug, Serialize)]
-pub struct Health {
-    pub ok: bool,
-    pub service: &'static str,
-    pub version: &'static str,
-}
-
 pub fn health() -> Health {
-    Health { ok: true, service: "orchestrator-worker", version: env!("CARGO_PKG_VERSION") }
+    Health::up("orchestrator-worker", env!("CARGO_PKG_VERSION"))
 }
 
 #[event(fetch)]

@@ -2,7 +2,7 @@
 //! created and reads rows for the list and for ownership checks; the session's Durable Object
 //! updates `status`, `last_seq`, `cost_usd` and `updated_at` (see `session_do::index`).
 
-use serde::{Deserialize, Serialize};
+use shared_types::api::SessionSummary;
 use worker::D1Database;
 
 use crate::api::error::ApiError;
@@ -11,34 +11,20 @@ use crate::d1::{int, opt_text, text};
 /// The most rows `GET /api/sessions` returns.
 pub const LIST_LIMIT: u64 = 500;
 
-/// One session in the list.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SessionRow {
-    pub id: String,
-    #[serde(skip_serializing)]
-    pub owner_id: String,
-    pub title: String,
-    pub project: String,
-    #[serde(default)]
-    pub worktree: Option<String>,
-    pub status: String,
-    pub cost_usd: f64,
-    pub last_seq: u64,
-    pub created_at: u64,
-    pub updated_at: u64,
-}
+/// The columns of a [`SessionSummary`], which D1 rows are read into as they are (the owner is
+/// in every query's `WHERE`, never in the answer).
+const COLUMNS: &str = "id, title, project, worktree, status, cost_usd, last_seq, created_at, updated_at";
 
-const COLUMNS: &str = "id, owner_id, title, project, worktree, status, cost_usd, last_seq, created_at, updated_at";
-
-pub async fn insert(db: &D1Database, row: &SessionRow) -> Result<(), ApiError> {
-    db.prepare(format!("INSERT INTO sessions ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))
+/// Adds the row of a new session of `owner_id`.
+pub async fn insert(db: &D1Database, owner_id: &str, row: &SessionSummary) -> Result<(), ApiError> {
+    db.prepare(format!("INSERT INTO sessions (owner_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))
         .bind(&[
+            text(owner_id),
             text(&row.id),
-            text(&row.owner_id),
             text(&row.title),
             text(&row.project),
             opt_text(row.worktree.as_deref()),
-            text(&row.status),
+            text(row.status.as_str()),
             wasm_bindgen::JsValue::from_f64(row.cost_usd),
             int(row.last_seq),
             int(row.created_at),
@@ -56,7 +42,7 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
 }
 
 /// The owner's sessions, most recently updated first.
-pub async fn list(db: &D1Database, owner_id: &str) -> Result<Vec<SessionRow>, ApiError> {
+pub async fn list(db: &D1Database, owner_id: &str) -> Result<Vec<SessionSummary>, ApiError> {
     let result = db
         .prepare(format!("SELECT {COLUMNS} FROM sessions WHERE owner_id = ?1 ORDER BY updated_at DESC LIMIT ?2"))
         .bind(&[text(owner_id), int(LIST_LIMIT)])?
@@ -67,7 +53,7 @@ pub async fn list(db: &D1Database, owner_id: &str) -> Result<Vec<SessionRow>, Ap
 
 /// The session if it exists and belongs to `owner_id`. Someone else's session is `None`, like a
 /// missing one: the API never says that a session exists to anyone but its owner.
-pub async fn find_owned(db: &D1Database, id: &str, owner_id: &str) -> Result<Option<SessionRow>, ApiError> {
+pub async fn find_owned(db: &D1Database, id: &str, owner_id: &str) -> Result<Option<SessionSummary>, ApiError> {
     Ok(db
         .prepare(format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND owner_id = ?2"))
         .bind(&[text(id), text(owner_id)])?

@@ -2,27 +2,18 @@
 //! addressed by the session id (`id_from_name`), and only the Worker, after its auth and
 //! ownership checks, ever calls it.
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
-use shared_types::{ContentBlock, ErrorBody, SessionConfig, SessionMeta};
+use shared_types::api::{CreateSession, Created, EndSockets, SessionState, SocketsClosed};
+use shared_types::ErrorBody;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
-use crate::api::error::{json_response, ApiError};
+use crate::api::error::ApiError;
 use crate::auth::{Login, User};
 use crate::session_index;
 
 /// The Durable Object namespace binding in wrangler.toml.
 pub const BINDING: &str = "SESSION_DO";
-
-/// The body of `POST /internal/create`.
-#[derive(Debug, Serialize)]
-pub struct CreateSession {
-    pub meta: SessionMeta,
-    pub config: SessionConfig,
-    /// Names the first prompt, so its `session.user_message` can be matched.
-    pub client_id: String,
-    pub prompt: Vec<ContentBlock>,
-}
 
 /// One session's Durable Object.
 pub struct SessionStub(Stub);
@@ -37,25 +28,28 @@ impl SessionStub {
 
     /// Creates the session in its DO; `owner` is named as the first prompt's author.
     pub async fn create(&self, body: &CreateSession, owner: &User) -> Result<(), ApiError> {
-        let json = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let headers = identity_headers(owner)?;
-        headers.set("content-type", "application/json")?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(json.into()));
-        let request = Request::new_with_init("https://do/internal/create", &init)?;
-        self.json(request).await.map(|_| ())
+        let request = post_json("https://do/internal/create", body, identity_headers(owner)?)?;
+        self.json::<Created>(request).await.map(|_| ())
     }
 
     /// The DO's view of the session (status, last seq, pending requests...).
-    pub async fn state(&self) -> Result<Value, ApiError> {
+    pub async fn state(&self) -> Result<SessionState, ApiError> {
         self.json(Request::new("https://do/internal/state", Method::Get)?).await
     }
 
-    /// Stored events after `after`, at most `limit`.
+    /// Stored events after `after`, at most `limit`: the DO's [`shared_types::api::EventsPage`],
+    /// relayed as the DO wrote it. Decoding a page of events only to encode them again would
+    /// cost the Worker CPU for nothing; the DO is the one writer of this body.
     pub async fn events(&self, after: u64, limit: u64) -> Result<Response, ApiError> {
         let url = format!("https://do/internal/events?after={after}&limit={limit}");
-        let body = self.json(Request::new(&url, Method::Get)?).await?;
-        Ok(json_response(200, &body))
+        let mut response = self.0.fetch_with_request(Request::new(&url, Method::Get)?).await?;
+        if response.status_code() != 200 {
+            return Err(do_error(response).await);
+        }
+        let relayed = Response::builder().with_status(200).fixed(response.bytes().await?);
+        relayed.headers().set("content-type", "application/json")?;
+        relayed.headers().set("cache-control", "no-store")?;
+        Ok(relayed)
     }
 
     /// Hands a browser's WebSocket upgrade to the DO with the caller's identity and login id;
@@ -82,38 +76,29 @@ impl SessionStub {
 
     /// Closes the DO's browser sockets that `which` names.
     pub async fn end_sockets(&self, which: &EndSockets) -> Result<(), ApiError> {
-        let json = serde_json::to_string(which).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let headers = Headers::new();
-        headers.set("content-type", "application/json")?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(headers).with_body(Some(json.into()));
-        self.json(Request::new_with_init("https://do/internal/end-sockets", &init)?).await.map(|_| ())
+        let request = post_json("https://do/internal/end-sockets", which, Headers::new())?;
+        self.json::<SocketsClosed>(request).await.map(|_| ())
     }
 
-    async fn json(&self, request: Request) -> Result<Value, ApiError> {
+    /// Sends `request` and reads the DO's answer as `T`; the DO's error body is passed on.
+    async fn json<T: DeserializeOwned>(&self, request: Request) -> Result<T, ApiError> {
         let mut response = self.0.fetch_with_request(request).await?;
         if !(200..300).contains(&response.status_code()) {
             return Err(do_error(response).await);
         }
         let text = response.text().await?;
-        if text.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("the session's Durable Object answered non-JSON: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| ApiError::Internal(format!("the session's Durable Object answered with an unexpected body: {e}")))
     }
 }
 
-/// The body of `POST /internal/end-sockets`: the sockets of `user_id`, only those of login `only`
-/// (a logout), or all but those of login `except` (a password change), or all (a disabled user).
-#[derive(Debug, Clone, Serialize)]
-pub struct EndSockets {
-    pub user_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub only: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub except: Option<String>,
-    /// Told to the browser in the close frame.
-    pub reason: &'static str,
+/// A POST of `body` as JSON to one of the DO's internal routes.
+fn post_json(url: &str, body: &impl Serialize, headers: Headers) -> Result<Request, ApiError> {
+    let json = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(json.into()));
+    Ok(Request::new_with_init(url, &init)?)
 }
 
 /// At most this many session DOs are told at once.

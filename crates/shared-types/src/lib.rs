@@ -13,12 +13,14 @@
 //! - [`fold`]: the one pure function that turns events into a [`Transcript`].
 //! - [`sync`]: [`SessionSync`], the sans-IO client core (cursor, gaps, resends, backoff).
 //! - [`codec`]: decoding with typed errors ([`FrameError`]) and the frame size limit.
+//! - [`api`]: the HTTP API's request and answer bodies (Worker, gateway, Durable Object).
 //! - [`kata`]: the kata state schema the gateway reads and the dashboard shows.
 //! - [`safe_git`]: how git is run in a repository a session may have written.
 //! - [`shell`]: reading a Bash command into simple commands for the tool gate, or refusing to.
 //!
 //! This crate does no I/O and builds for the host and for wasm32.
 
+pub mod api;
 pub mod browser;
 pub mod codec;
 pub mod config;

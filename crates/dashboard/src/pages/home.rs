@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{loading_or_error, store, Loaded};
-use crate::api::{self, SessionRow};
+use shared_types::api::{SessionList, SessionSummary};
+
+use crate::api;
 use crate::auth::{self, Auth};
 use crate::route::enc;
 use crate::{display, notify};
@@ -19,10 +21,10 @@ const POLL: Duration = Duration::from_secs(4);
 thread_local! {
     /// The list, app-wide: filled at start-up in parallel with `/api/me` when the app opens on
     /// Home, and shown at once when the user comes back to Home.
-    static ROWS: std::cell::OnceCell<RwSignal<Loaded<Vec<SessionRow>>>> = const { std::cell::OnceCell::new() };
+    static ROWS: std::cell::OnceCell<RwSignal<Loaded<Vec<SessionSummary>>>> = const { std::cell::OnceCell::new() };
 }
 
-fn rows() -> RwSignal<Loaded<Vec<SessionRow>>> {
+fn rows() -> RwSignal<Loaded<Vec<SessionSummary>>> {
     ROWS.with(|cell| *cell.get_or_init(|| RwSignal::new(None)))
 }
 
@@ -30,23 +32,23 @@ fn rows() -> RwSignal<Loaded<Vec<SessionRow>>> {
 pub fn prefetch() {
     let rows = rows();
     spawn_local(async move {
-        if let Ok(list) = api::get_in::<Vec<SessionRow>>("/api/sessions", "sessions").await {
+        if let Ok(list) = api::get::<SessionList>("/api/sessions").await {
             if rows.with_untracked(Option::is_none) {
-                store(rows, Ok(sorted(list)));
+                store(rows, Ok(sorted(list.sessions)));
             }
         }
     });
 }
 
-fn sorted(mut list: Vec<SessionRow>) -> Vec<SessionRow> {
+fn sorted(mut list: Vec<SessionSummary>) -> Vec<SessionSummary> {
     // needing the user first; otherwise the API's order (newest first)
-    list.sort_by_key(|r| !r.needs_user());
+    list.sort_by_key(|r| !r.status.needs_user());
     list
 }
 
-fn load(rows: RwSignal<Loaded<Vec<SessionRow>>>) {
+fn load(rows: RwSignal<Loaded<Vec<SessionSummary>>>) {
     spawn_local(async move {
-        let result = api::get_in::<Vec<SessionRow>>("/api/sessions", "sessions").await.map(sorted);
+        let result = api::get::<SessionList>("/api/sessions").await.map(|list| sorted(list.sessions));
         if let Ok(list) = &result {
             notify::sessions_seen(list);
         }
@@ -128,17 +130,17 @@ fn NotifyOffer() -> impl IntoView {
     }
 }
 
-fn row(r: SessionRow) -> impl IntoView {
-    let status = r.status_name();
-    let label = display::status_label(&status).to_string();
-    let title = r.title.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "Untitled session".into());
+fn row(r: SessionSummary) -> impl IntoView {
+    let status = r.status.as_str();
+    let label = display::status_label(status).to_string();
+    let title = Some(r.title.clone()).filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "Untitled session".into());
     let place = match &r.worktree {
         Some(w) => format!("{} / {}", r.project, w),
         None => r.project.clone(),
     };
-    let meta = format!("{place} · {} · {}", display::cost(r.cost_usd), display::ago(r.updated_ms()));
+    let meta = format!("{place} · {} · {}", display::cost(r.cost_usd), display::ago(r.updated_at as f64));
     view! {
-        <li class="row" class:attention=r.needs_user() data-testid="session-row" data-status=status.clone() data-id=r.id.clone()>
+        <li class="row" class:attention=r.status.needs_user() data-testid="session-row" data-status=status data-id=r.id.clone()>
             <a href=format!("/sessions/{}", enc(&r.id))>
                 <span class="row-top">
                     <span class="title">{title}</span>

@@ -6,7 +6,9 @@ use shared_types::kata::PhaseStatus;
 use shared_types::KataState;
 
 use super::{loading_or_error, Loaded};
-use crate::api::{self, worktree_query, DirEntry, FileContent, FileDiff, KataStatus};
+use shared_types::api::{DirEntry, EntryKind, FileContent, FileDiff, KataStatus};
+
+use crate::api::{self, worktree_query};
 use crate::route::{enc, new_session_href};
 use crate::{display, render};
 
@@ -153,10 +155,10 @@ fn FilesView(project: String, worktree: Option<String>) -> impl IntoView {
                 <ul class="files" data-testid="files">
                     {list.into_iter().map(|e| {
                         let path = join(&dir.get_untracked(), &e.name);
-                        let is_dir = e.kind == "dir";
+                        let is_dir = e.kind == EntryKind::Dir;
                         let size = e.size.map(display::bytes).unwrap_or_default();
                         view! {
-                            <li data-testid="file-entry" data-kind=e.kind.clone()>
+                            <li data-testid="file-entry" data-kind=e.kind.as_str()>
                                 <button class="link-btn" on:click=move |_| if is_dir { dir.set(path.clone()) } else { open_file(path.clone()) }>
                                     {if is_dir { format!("{}/", e.name) } else { e.name.clone() }}
                                 </button>
@@ -217,7 +219,7 @@ fn DiffView(project: String, worktree: Option<String>) -> impl IntoView {
                     };
                     view! {
                         <details class="card diff-file" data-testid="diff-file">
-                            <summary><span class=format!("badge d-{}", f.status)>{f.status.clone()}</span>" "<strong>{f.path.clone()}</strong>" "<span class="muted">{stats}</span></summary>
+                            <summary><span class=format!("badge d-{}", f.status.as_str())>{f.status.as_str()}</span>" "<strong>{f.path.clone()}</strong>" "<span class="muted">{stats}</span></summary>
                             <div inner_html=render::patch(&f.patch)></div>
                         </details>
                     }

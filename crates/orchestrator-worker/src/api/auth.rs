@@ -5,29 +5,24 @@
 //! change every other login's, disabling a user all of theirs ([`end_sockets`]).
 
 use percent_encoding::percent_decode_str;
-use serde::{Deserialize, Serialize};
+use shared_types::api::{Credentials, Done, EndSockets, NewUser, PasswordChange, SignUp, UserAnswer, UserChange, UserChanged};
 use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response};
 
 use super::body::read_json;
 use super::error::{json_response, ApiError};
-use crate::auth::credentials::{self, Credentials};
+use crate::auth::credentials;
 use crate::auth::password::{self, PasswordHash};
 use crate::auth::users::{self, Creation};
-use crate::auth::{login_session, rate_limit, require_login, require_user, User};
+use crate::auth::{login_session, rate_limit, require_login, require_user};
 use crate::d1;
-use crate::session_stub::{end_sockets, EndSockets};
-
-#[derive(Serialize)]
-struct UserBody<'a> {
-    user: &'a User,
-}
+use crate::session_stub::end_sockets;
 
 /// The first sign-up becomes the admin and is signed in, and only with the operator's one-time
 /// set-up code (the `SETUP_CODE` secret): without it anyone who reached a fresh deployment first
 /// would own it. Every later sign-up is 403.
 pub async fn signup(mut req: Request, env: &Env) -> Result<Response, ApiError> {
-    let creds: Credentials = read_json(&mut req).await?;
+    let creds: SignUp = read_json(&mut req).await?;
     credentials::check_name(&creds.name)?;
     credentials::check_new_password(&creds.password)?;
     let db = d1::database(env)?;
@@ -39,7 +34,7 @@ pub async fn signup(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let now = d1::now_ms();
     let user = users::create(&db, &creds.name, &hash, Creation::FirstUser, now).await?;
     let token = login_session::start(&db, &user, now).await?;
-    with_cookie(json_response(201, &UserBody { user: &user }), &token.set_cookie(&req))
+    with_cookie(json_response(201, &UserAnswer { user }), &token.set_cookie(&req))
 }
 
 /// 403 unless `given` is the deployment's `SETUP_CODE` (compared in constant time).
@@ -89,7 +84,7 @@ pub async fn login(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         return Err(ApiError::Forbidden("this account is disabled: ask the admin".into()));
     }
     let token = login_session::start(&db, &found.user, now).await?;
-    with_cookie(json_response(200, &UserBody { user: &found.user }), &token.set_cookie(&req))
+    with_cookie(json_response(200, &UserAnswer { user: found.user }), &token.set_cookie(&req))
 }
 
 /// Ends the login session (if any), closes its open session sockets and clears the cookie;
@@ -99,18 +94,10 @@ pub async fn logout(req: Request, env: &Env) -> Result<Response, ApiError> {
     let login = login_session::current(&db, &req, d1::now_ms()).await?;
     login_session::end(&db, &req).await?;
     if let Some(login) = login {
-        let which = EndSockets { user_id: login.user.id, only: Some(login.id), except: None, reason: "logged out" };
+        let which = EndSockets { user_id: login.user.id, only: Some(login.id), except: None, reason: "logged out".into() };
         end_sockets(env, &db, which).await?;
     }
-    with_cookie(json_response(200, &serde_json::json!({"ok": true})), &login_session::clear_cookie(&req))
-}
-
-/// The body of `POST /api/auth/password`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PasswordChange {
-    current_password: String,
-    new_password: String,
+    with_cookie(json_response(200, &Done::OK), &login_session::clear_cookie(&req))
 }
 
 /// The signed-in user changes their own password (`{current_password, new_password}`). The
@@ -135,14 +122,14 @@ pub async fn change_password(mut req: Request, env: &Env) -> Result<Response, Ap
     rate_limit::succeeded(&db, &keys, now).await?;
     users::set_password(&db, &login.user.id, &PasswordHash::new(&body.new_password).await?).await?;
     login_session::end_all(&db, &login.user.id, Some(&login.id)).await?;
-    let which = EndSockets { user_id: login.user.id, only: None, except: Some(login.id), reason: "the password changed" };
+    let which = EndSockets { user_id: login.user.id, only: None, except: Some(login.id), reason: "the password changed".into() };
     end_sockets(env, &db, which).await?;
-    Ok(json_response(200, &serde_json::json!({"ok": true})))
+    Ok(json_response(200, &Done::OK))
 }
 
 pub async fn me(req: Request, env: &Env) -> Result<Response, ApiError> {
     let user = require_user(&req, env).await?;
-    Ok(json_response(200, &UserBody { user: &user }))
+    Ok(json_response(200, &UserAnswer { user }))
 }
 
 /// An admin creates a user (`{name, password, is_admin?}`); 403 for everyone else.
@@ -151,20 +138,13 @@ pub async fn create_user(mut req: Request, env: &Env) -> Result<Response, ApiErr
     if !admin.is_admin {
         return Err(ApiError::Forbidden("only an admin creates users".into()));
     }
-    let creds: Credentials = read_json(&mut req).await?;
+    let creds: NewUser = read_json(&mut req).await?;
     credentials::check_name(&creds.name)?;
     credentials::check_new_password(&creds.password)?;
     let hash = PasswordHash::new(&creds.password).await?;
     let how = Creation::ByAdmin { is_admin: creds.is_admin };
     let user = users::create(&d1::database(env)?, &creds.name, &hash, how, d1::now_ms()).await?;
-    Ok(json_response(201, &UserBody { user: &user }))
-}
-
-/// The body of `PATCH /api/admin/users/:name`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserChange {
-    disabled: bool,
+    Ok(json_response(201, &UserAnswer { user }))
 }
 
 /// An admin disables (`{"disabled": true}`) or enables again a user: a disabled user's logins
@@ -188,10 +168,10 @@ pub async fn update_user(mut req: Request, env: &Env, raw_name: &str) -> Result<
     };
     if change.disabled {
         login_session::end_all(&db, &user.id, None).await?;
-        let which = EndSockets { user_id: user.id.clone(), only: None, except: None, reason: "the account was disabled" };
+        let which = EndSockets { user_id: user.id.clone(), only: None, except: None, reason: "the account was disabled".into() };
         end_sockets(env, &db, which).await?;
     }
-    Ok(json_response(200, &serde_json::json!({ "user": user, "disabled": change.disabled })))
+    Ok(json_response(200, &UserChanged { user, disabled: change.disabled }))
 }
 
 fn with_cookie(response: Response, set_cookie: &str) -> Result<Response, ApiError> {

@@ -1,7 +1,7 @@
 //! `/api/sessions...`: the caller's sessions. Every route with an id checks ownership first:
 //! another user's session is 404, exactly like a missing one.
 
-use serde::Deserialize;
+use shared_types::api::{CreateSession, Created, NewSession, PolicyRules, SessionDetail, SessionList, SessionSummary, StatusName};
 use shared_types::{ContentBlock, PermissionMode, PermissionRule, SessionConfig, SessionMeta, ToolPolicy};
 use worker::{Env, Request, Response};
 
@@ -9,8 +9,8 @@ use super::body::{query_u64, read_json};
 use super::error::{json_response, ApiError};
 use crate::auth::{crypto, require_user, User};
 use crate::d1;
-use crate::session_index::{self, SessionRow};
-use crate::session_stub::{CreateSession, SessionStub};
+use crate::session_index;
+use crate::session_stub::SessionStub;
 
 /// The longest first prompt, in bytes (UTF-8).
 pub const MAX_PROMPT_BYTES: usize = 100_000;
@@ -26,46 +26,18 @@ const MAX_EVENTS_LIMIT: u64 = 5000;
 /// ones (reading files, searching, listing, the todo list).
 pub const DEFAULT_ALLOWED_TOOLS: &[&str] = &["Read", "Glob", "Grep", "LS", "TodoWrite"];
 
-/// The body of `POST /api/sessions`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    project: String,
-    #[serde(default)]
-    worktree: Option<String>,
-    prompt: String,
-    #[serde(default)]
-    model: Option<String>,
-    #[serde(default)]
-    permission_mode: Option<String>,
-    #[serde(default)]
-    policy: Option<PolicyBody>,
-    #[serde(default)]
-    title: Option<String>,
-}
-
-/// A policy as sent: rules as strings, parsed here so that a bad rule is a clear 400.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PolicyBody {
-    #[serde(default)]
-    allow: Vec<String>,
-    #[serde(default)]
-    deny: Vec<String>,
-}
-
 /// `GET /api/sessions`: mine, most recently updated first.
 pub async fn list(req: Request, env: &Env) -> Result<Response, ApiError> {
     let user = require_user(&req, env).await?;
     let sessions = session_index::list(&d1::database(env)?, &user.id).await?;
-    Ok(json_response(200, &serde_json::json!({ "sessions": sessions })))
+    Ok(json_response(200, &SessionList { sessions }))
 }
 
 /// `POST /api/sessions`: validates (only admins may choose `bypassPermissions`), writes the index row (`starting`), then creates the DO with
 /// the first prompt. If the DO refuses, the row is removed and its error passed on.
 pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let user = require_user(&req, env).await?;
-    let body: CreateBody = read_json(&mut req).await?;
+    let body: NewSession = read_json(&mut req).await?;
     let (config, prompt) = validate(body)?;
     if config.permission_mode == PermissionMode::BypassPermissions && !user.is_admin {
         return Err(ApiError::Forbidden(
@@ -86,33 +58,32 @@ pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         created_at: now,
         claude_session_id: None,
     };
-    let row = SessionRow {
+    let row = SessionSummary {
         id: id.clone(),
-        owner_id: user.id.clone(),
         title: meta.title.clone(),
         project: meta.project.clone(),
         worktree: meta.worktree.clone(),
-        status: "starting".into(),
+        status: StatusName::Starting,
         cost_usd: 0.0,
         last_seq: 0,
         created_at: now,
         updated_at: now,
     };
     let db = d1::database(env)?;
-    session_index::insert(&db, &row).await?;
+    session_index::insert(&db, &user.id, &row).await?;
     let create = CreateSession { meta, config, client_id: crypto::random_id()?, prompt: vec![ContentBlock::text(prompt)] };
     if let Err(e) = SessionStub::get(env, &id)?.create(&create, &user).await {
         session_index::delete(&db, &id).await?;
         return Err(e);
     }
-    Ok(json_response(201, &serde_json::json!({ "id": id })))
+    Ok(json_response(201, &Created { id }))
 }
 
 /// `GET /api/sessions/:id`: the index row and the DO's state.
 pub async fn get(req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
     let row = owned(&require_user(&req, env).await?, env, id).await?;
     let state = SessionStub::get(env, id)?.state().await?;
-    Ok(json_response(200, &serde_json::json!({ "session": row, "state": state })))
+    Ok(json_response(200, &SessionDetail { session: row, state }))
 }
 
 /// `GET /api/sessions/:id/events?after=&limit=`
@@ -129,7 +100,7 @@ pub async fn events(req: Request, env: &Env, id: &str) -> Result<Response, ApiEr
 
 /// The caller's session `id`: 404 when it is missing or someone else's (or the id is not one we
 /// make).
-pub async fn owned(user: &User, env: &Env, id: &str) -> Result<SessionRow, ApiError> {
+pub async fn owned(user: &User, env: &Env, id: &str) -> Result<SessionSummary, ApiError> {
     let not_found = || ApiError::NotFound(format!("no session {id:?}"));
     if !is_session_id(id) {
         return Err(not_found());
@@ -143,7 +114,7 @@ fn is_session_id(id: &str) -> bool {
 }
 
 /// Checks every field and builds the session's config; returns it with the first prompt.
-fn validate(body: CreateBody) -> Result<(SessionConfig, String), ApiError> {
+fn validate(body: NewSession) -> Result<(SessionConfig, String), ApiError> {
     check_checkout_name("project", &body.project)?;
     let worktree = body.worktree.filter(|w| !w.is_empty());
     if let Some(w) = &worktree {
@@ -205,7 +176,7 @@ fn default_policy() -> ToolPolicy {
     ToolPolicy { allow, deny: vec![] }
 }
 
-fn parse_policy(p: PolicyBody) -> Result<ToolPolicy, ApiError> {
+fn parse_policy(p: PolicyRules) -> Result<ToolPolicy, ApiError> {
     if p.allow.len() + p.deny.len() > MAX_RULES {
         return Err(ApiError::Invalid(format!("the policy has over {MAX_RULES} rules")));
     }

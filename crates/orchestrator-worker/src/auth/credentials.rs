@@ -1,26 +1,11 @@
 //! What a user name and a password must look like, with errors that say how to fix them.
 
-use serde::Deserialize;
-
 use crate::api::error::ApiError;
 
 pub const MAX_NAME_CHARS: usize = 64;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// PBKDF2 hashes any length, but nobody needs more, and the bound keeps requests cheap.
 pub const MAX_PASSWORD_CHARS: usize = 1024;
-
-/// The body of sign-up, login and user creation.
-#[derive(Debug, Deserialize)]
-pub struct Credentials {
-    pub name: String,
-    pub password: String,
-    /// Only read by `POST /api/admin/users`.
-    #[serde(default)]
-    pub is_admin: bool,
-    /// Only read by `POST /api/auth/signup`: the operator's one-time set-up code.
-    #[serde(default)]
-    pub setup_code: Option<String>,
-}
 
 /// Refuses a user name that is not 1-64 of `[A-Za-z0-9._@+-]`. The name travels to the session's
 /// Durable Object in an HTTP header (`X-Duraclaw-User-Name`), which must stay plain ASCII.

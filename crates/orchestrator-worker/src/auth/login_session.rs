@@ -13,8 +13,8 @@
 
 use worker::{D1Database, Request};
 
+use super::users::{User, UserRecord};
 use super::{cookie, crypto};
-use super::users::User;
 use crate::api::error::ApiError;
 use crate::d1::{int, text};
 
@@ -98,7 +98,7 @@ pub async fn start(db: &D1Database, user: &User, now: u64) -> Result<Token, ApiE
 pub async fn current(db: &D1Database, req: &Request, now: u64) -> Result<Option<Login>, ApiError> {
     let Some(token) = Token::from_request(req) else { return Ok(None) };
     let id = token.hash_hex().await?;
-    let user: Option<User> = db
+    let user: Option<UserRecord> = db
         .prepare(
             "SELECT u.id, u.name, u.is_admin FROM login_sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled = 0",
@@ -106,7 +106,7 @@ pub async fn current(db: &D1Database, req: &Request, now: u64) -> Result<Option<
         .bind(&[text(&id), int(now)])?
         .first(None)
         .await?;
-    Ok(user.map(|user| Login { user, id }))
+    Ok(user.map(|user| Login { user: user.into(), id }))
 }
 
 /// Ends the request's login session, if any; returns its id.

@@ -1,6 +1,6 @@
 //! The `users` table: creating users (the first one as admin) and finding one by name.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use worker::D1Database;
 
 use super::password::PasswordHash;
@@ -8,12 +8,22 @@ use crate::api::error::ApiError;
 use crate::d1::{changes, int, text};
 
 /// A signed-in user, as `GET /api/me` shows it and every handler sees it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub name: String,
+pub use shared_types::api::User;
+
+/// A user as D1 returns one (`SELECT id, name, is_admin`): SQLite has no booleans, so the row is
+/// read here and turned into the API's [`User`].
+#[derive(Debug, Deserialize)]
+pub struct UserRecord {
+    id: String,
+    name: String,
     #[serde(deserialize_with = "int_bool")]
-    pub is_admin: bool,
+    is_admin: bool,
+}
+
+impl From<UserRecord> for User {
+    fn from(r: UserRecord) -> User {
+        User { id: r.id, name: r.name, is_admin: r.is_admin }
+    }
 }
 
 /// A user row with its password hash, for login.
@@ -101,12 +111,12 @@ pub async fn find_for_login(db: &D1Database, name: &str) -> Result<Option<ForLog
 
 /// Disables (or enables again) the user of that name; returns them, `None` when there is none.
 pub async fn set_disabled(db: &D1Database, name: &str, disabled: bool) -> Result<Option<User>, ApiError> {
-    let user: Option<User> = db
+    let user: Option<UserRecord> = db
         .prepare("UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id, name, is_admin")
         .bind(&[text(name), int(u64::from(disabled))])?
         .first(None)
         .await?;
-    Ok(user)
+    Ok(user.map(User::from))
 }
 
 /// Replaces a user's password hash.

@@ -14,7 +14,8 @@
 //!
 //! Internal interface (the Worker is the only caller, after it checked the login, ownership
 //! and Origin): `POST /internal/create`, `GET /internal/state`,
-//! `GET /internal/events?after=N&limit=M`, `GET /internal/ws` (upgrade; `X-Duraclaw-User-Id`,
+//! `GET /internal/events?after=N&limit=M`, `POST /internal/end-sockets` (bodies: `shared_types::api`),
+//! `GET /internal/ws` (upgrade; `X-Duraclaw-User-Id`,
 //! `X-Duraclaw-User-Name`).
 //!
 //! **Architecture invariant:** the shell keeps nothing that must survive hibernation in its
@@ -32,12 +33,9 @@ mod sql;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::Deserialize;
 use session_core::{CoreError, LinkAction, Output, Replay, SessionCore};
-use shared_types::{
-    codec, ClientCommand, ClientFrame, ContentBlock, ErrorBody, ErrorCode, EventEnvelope, ServerFrame, SessionConfig,
-    SessionMeta,
-};
+use shared_types::api::{CreateSession, Created, EndSockets, EventsPage, SessionState, SocketsClosed};
+use shared_types::{codec, ClientCommand, ClientFrame, ErrorBody, ErrorCode, EventEnvelope, ServerFrame};
 use worker::*;
 
 use gateway::Dialled;
@@ -152,26 +150,6 @@ fn error_response(code: ErrorCode, message: &str) -> Result<Response> {
     Ok(Response::from_json(&ErrorBody::new(code, message))?.with_status(code.http_status()))
 }
 
-/// The body of `POST /internal/end-sockets` (see `session_stub::EndSockets`).
-#[derive(Deserialize)]
-struct EndSocketsBody {
-    user_id: String,
-    #[serde(default)]
-    only: Option<String>,
-    #[serde(default)]
-    except: Option<String>,
-    reason: String,
-}
-
-/// The body of `POST /internal/create`.
-#[derive(Deserialize)]
-struct CreateBody {
-    meta: SessionMeta,
-    config: SessionConfig,
-    client_id: String,
-    prompt: Vec<ContentBlock>,
-}
-
 fn now_ms() -> u64 {
     Date::now().as_millis()
 }
@@ -188,7 +166,7 @@ impl Shell {
     /// `POST /internal/create`: store meta and config, queue the prompt; the dial that sends
     /// `session.create` and then the prompt runs after the answer.
     async fn create(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
-        let body: CreateBody = json_body(&mut req, "create").await?;
+        let body: CreateSession = json_body(&mut req, "create").await?;
         let user = header(&req, "X-Duraclaw-User-Name").unwrap_or_else(|| "owner".into());
         let id = body.meta.id.clone();
         let created = self.input(None, |core, now| core.create(body.meta, body.config, now))?;
@@ -201,7 +179,7 @@ impl Shell {
         {
             return Err(Refused(code, message));
         }
-        Ok(Response::from_json(&serde_json::json!({ "id": id }))?)
+        Ok(Response::from_json(&Created { id })?)
     }
 
     /// `GET /internal/state`: what the session list and the header need.
@@ -211,9 +189,7 @@ impl Shell {
         let Some(meta) = meta else {
             return Err(Refused(ErrorCode::NotFound, "this session was never created".into()));
         };
-        Ok(Response::from_json(&serde_json::json!({
-            "meta": meta, "status": status, "last_seq": last_seq, "pending": pending,
-        }))?)
+        Ok(Response::from_json(&SessionState { meta, status, last_seq, pending })?)
     }
 
     /// `GET /internal/events?after=N&limit=M`: one page of the contiguous log after `after`.
@@ -242,7 +218,7 @@ impl Shell {
                 .collect();
             Ok((events, last_seq))
         })?;
-        Ok(Response::from_json(&serde_json::json!({ "events": events, "last_seq": last_seq }))?)
+        Ok(Response::from_json(&EventsPage { events, last_seq })?)
     }
 
     /// `GET /internal/ws`: a browser socket, accepted for hibernation, its user in the attachment.
@@ -265,14 +241,14 @@ impl Shell {
     /// close its sockets now. Every socket's attachment names its user and login, so this holds
     /// across hibernation.
     async fn end_sockets(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
-        let body: EndSocketsBody = json_body(&mut req, "end-sockets").await?;
+        let body: EndSockets = json_body(&mut req, "end-sockets").await?;
         let reason: String = body.reason.chars().take(100).collect();
         let closed = sockets::close_where(&self.state, &reason, |a| {
             a.user_id == body.user_id
                 && body.only.as_ref().is_none_or(|only| a.login_id == *only)
                 && body.except.as_ref().is_none_or(|except| a.login_id != *except)
         });
-        Ok(Response::from_json(&serde_json::json!({ "closed": closed }))?)
+        Ok(Response::from_json(&SocketsClosed { closed: closed as u64 })?)
     }
 
     fn on_browser_message(self: &Rc<Self>, ws: &WebSocket, message: WebSocketIncomingMessage) {

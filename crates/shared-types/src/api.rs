@@ -1,0 +1,521 @@
+//! The HTTP API's bodies: every request and answer of the Worker's `/api/*` routes, of the
+//! gateway's project routes (which the Worker relays to the dashboard unchanged) and of the
+//! session Durable Object's internal routes.
+//!
+//! The WebSocket frames were always one contract compiled on every side; these bodies were
+//! written two or three times (the Worker's, the gateway's and a lenient copy in the dashboard
+//! that guessed). Here each is written once, so a change to one fails to compile wherever it is
+//! made or read, and `tests/golden/api/<body>.json` pins its serialised form.
+//!
+//! The rules, the same as the frames':
+//! - snake_case fields; every timestamp is [`TimestampMs`] (milliseconds since the epoch);
+//! - readers ignore fields they do not know (the API grows by adding fields), except the bodies
+//!   the Worker takes from browsers, which refuse unknown fields so a typo is a 400, not a
+//!   silently ignored setting (they say so: `deny_unknown_fields`);
+//! - a field that may be missing is an `Option` (or, for a list that may be left out, says
+//!   `default` on the field itself); nothing else defaults.
+//!
+//! Routes and their bodies:
+//!
+//! | route | request | answer |
+//! |---|---|---|
+//! | `GET /health` (Worker and gateway) | | [`Health`] |
+//! | `POST /api/auth/signup` | [`SignUp`] | 201 [`UserAnswer`] |
+//! | `POST /api/auth/login` | [`Credentials`] | [`UserAnswer`] |
+//! | `POST /api/auth/logout` | `{}` | [`Done`] |
+//! | `POST /api/auth/password` | [`PasswordChange`] | [`Done`] |
+//! | `GET /api/me` | | [`UserAnswer`] |
+//! | `POST /api/admin/users` | [`NewUser`] | 201 [`UserAnswer`] |
+//! | `PATCH /api/admin/users/:name` | [`UserChange`] | [`UserChanged`] |
+//! | `GET /api/sessions` | | [`SessionList`] |
+//! | `POST /api/sessions` | [`NewSession`] | 201 [`Created`] |
+//! | `GET /api/sessions/:id` | | [`SessionDetail`] |
+//! | `GET /api/sessions/:id/events?after=&limit=` | | [`EventsPage`] |
+//! | `GET /api/projects` (gateway `/projects`) | | [`ProjectList`] |
+//! | `POST /api/projects/:name/worktrees` | [`NewWorktree`] | 201 [`Checkout`] |
+//! | `GET /api/projects/:name/files?path=&worktree=` | | [`DirListing`] |
+//! | `GET /api/projects/:name/file?path=&worktree=` | | [`FileContent`] |
+//! | `GET /api/projects/:name/diff?worktree=` | | [`DiffFiles`] |
+//! | `GET /api/projects/:name/kata-status?worktree=` | | [`KataStatus`] |
+//! | DO `POST /internal/create` | [`CreateSession`] | [`Created`] |
+//! | DO `GET /internal/state` | | [`SessionState`] |
+//! | DO `GET /internal/events?after=&limit=` | | [`EventsPage`] |
+//! | DO `POST /internal/end-sockets` | [`EndSockets`] | [`SocketsClosed`] |
+//! | every error | | [`ErrorBody`] (`{"error":{"code","message"}}`) |
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::error::{ErrorBody, ErrorDetail};
+use crate::browser::{PendingRequest, SessionMeta};
+use crate::config::{PermissionMode, SessionConfig, ToolPolicy};
+use crate::content::ContentBlock;
+use crate::gateway::EventEnvelope;
+use crate::kata::KataState;
+use crate::status::SessionStatus;
+use crate::TimestampMs;
+
+// ---------------------------------------------------------------------------------------------
+// health
+// ---------------------------------------------------------------------------------------------
+
+/// `GET /health` on the Worker and on the gateway: open, so a probe or `curl` can tell which
+/// service answered and which build it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub ok: bool,
+    /// `orchestrator-worker` or `cc-gateway`.
+    pub service: String,
+    pub version: String,
+}
+
+impl Health {
+    pub fn up(service: &str, version: &str) -> Health {
+        Health { ok: true, service: service.into(), version: version.into() }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// auth
+// ---------------------------------------------------------------------------------------------
+
+/// `POST /api/auth/login`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub name: String,
+    pub password: String,
+}
+
+/// `POST /api/auth/signup`: the first user (the admin), only with the operator's set-up code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignUp {
+    pub name: String,
+    pub password: String,
+    /// Missing is answered like a wrong code (403, saying where the code comes from), not as a
+    /// malformed body: the person needs to be told about the code, not about JSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_code: Option<String>,
+}
+
+/// `POST /api/admin/users`: an admin adds a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewUser {
+    pub name: String,
+    pub password: String,
+    /// Optional; a new user is not an admin unless asked.
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+/// `POST /api/auth/password`: the signed-in user changes their own password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `PATCH /api/admin/users/:name`: an admin disables a user or enables them again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    pub disabled: bool,
+}
+
+/// A user as the API shows them (never their password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+/// The answer of sign-up, login, `GET /api/me` and adding a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAnswer {
+    pub user: User,
+}
+
+/// The answer of `PATCH /api/admin/users/:name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserChanged {
+    pub user: User,
+    pub disabled: bool,
+}
+
+/// The answer of a route that has nothing to report but that it was done (logout, password).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    pub ok: bool,
+}
+
+impl Done {
+    pub const OK: Done = Done { ok: true };
+}
+
+// ---------------------------------------------------------------------------------------------
+// sessions
+// ---------------------------------------------------------------------------------------------
+
+/// A session's status as a bare name: what the D1 index stores (its `status` column) and the
+/// session list shows. The full [`SessionStatus`] (with `disconnected`'s `since`) travels on the
+/// socket and in [`SessionState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusName {
+    Starting,
+    Running,
+    AwaitingApproval,
+    AwaitingAnswer,
+    Idle,
+    Disconnected,
+    Ended,
+    Error,
+}
+
+impl StatusName {
+    pub const ALL: [StatusName; 8] = [
+        StatusName::Starting,
+        StatusName::Running,
+        StatusName::AwaitingApproval,
+        StatusName::AwaitingAnswer,
+        StatusName::Idle,
+        StatusName::Disconnected,
+        StatusName::Ended,
+        StatusName::Error,
+    ];
+
+    /// The wire name, the same as [`SessionStatus::name`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusName::Starting => "starting",
+            StatusName::Running => "running",
+            StatusName::AwaitingApproval => "awaiting_approval",
+            StatusName::AwaitingAnswer => "awaiting_answer",
+            StatusName::Idle => "idle",
+            StatusName::Disconnected => "disconnected",
+            StatusName::Ended => "ended",
+            StatusName::Error => "error",
+        }
+    }
+
+    /// Whether a human is needed (the session list puts these first and notifies).
+    pub fn needs_user(self) -> bool {
+        matches!(self, StatusName::AwaitingApproval | StatusName::AwaitingAnswer)
+    }
+}
+
+impl From<SessionStatus> for StatusName {
+    fn from(status: SessionStatus) -> Self {
+        match status {
+            SessionStatus::Starting => StatusName::Starting,
+            SessionStatus::Running => StatusName::Running,
+            SessionStatus::AwaitingApproval => StatusName::AwaitingApproval,
+            SessionStatus::AwaitingAnswer => StatusName::AwaitingAnswer,
+            SessionStatus::Idle => StatusName::Idle,
+            SessionStatus::Disconnected { .. } => StatusName::Disconnected,
+            SessionStatus::Ended => StatusName::Ended,
+            SessionStatus::Error => StatusName::Error,
+        }
+    }
+}
+
+/// One session in the list: its row of the D1 index (the owner is implied: only the owner's
+/// rows are ever shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub id: String,
+    pub title: String,
+    pub project: String,
+    /// `null` for the project's main checkout.
+    pub worktree: Option<String>,
+    pub status: StatusName,
+    pub cost_usd: f64,
+    pub last_seq: u64,
+    pub created_at: TimestampMs,
+    pub updated_at: TimestampMs,
+}
+
+/// `GET /api/sessions`: the caller's sessions, most recently updated first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// `POST /api/sessions`: start a session with its first prompt.
+///
+/// The permission mode and the policy's rules travel as the strings a person typed and are
+/// parsed by the Worker, so that a bad one is a 400 `invalid_input` naming it
+/// ([`PolicyRules::from`] and [`PermissionMode::as_cli_arg`] write them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    pub project: String,
+    /// Absent or empty: the project's main checkout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
+    pub prompt: String,
+    /// Absent or empty: the CLI's default model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `default`, `acceptEdits`, `plan` or `bypassPermissions` (admins only); absent: `default`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<String>,
+    /// Absent: the read-only tools are allowed, everything else asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyRules>,
+    /// Absent or empty: the prompt's first line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// A tool policy as sent: rules in Claude Code's syntax, not yet parsed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRules {
+    /// Optional (a policy of deny rules only is fine).
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Optional.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
+impl From<&ToolPolicy> for PolicyRules {
+    fn from(policy: &ToolPolicy) -> Self {
+        let texts = |rules: &[crate::config::PermissionRule]| rules.iter().map(ToString::to_string).collect();
+        PolicyRules { allow: texts(&policy.allow), deny: texts(&policy.deny) }
+    }
+}
+
+impl NewSession {
+    /// The permission mode as this body carries it.
+    pub fn mode(mode: PermissionMode) -> Option<String> {
+        Some(mode.as_cli_arg().to_string())
+    }
+}
+
+/// The answer of `POST /api/sessions` (201) and of the DO's `POST /internal/create`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Created {
+    pub id: String,
+}
+
+/// `GET /api/sessions/:id`: the index row and the Durable Object's own view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionDetail {
+    pub session: SessionSummary,
+    pub state: SessionState,
+}
+
+/// The DO's `GET /internal/state`: what it holds now (the index row may lag by a few seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub meta: SessionMeta,
+    pub status: SessionStatus,
+    /// The highest contiguous seq the DO holds.
+    pub last_seq: u64,
+    pub pending: Vec<PendingRequest>,
+}
+
+/// The DO's `GET /internal/events` and `GET /api/sessions/:id/events`: one page of the event
+/// log after the cursor, in seq order; the next page starts after the last event's seq.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<EventEnvelope>,
+    /// The highest contiguous seq the DO holds (the page is complete when it reaches this).
+    pub last_seq: u64,
+}
+
+/// The DO's `POST /internal/create`: the session's meta and config, and its first prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateSession {
+    pub meta: SessionMeta,
+    pub config: SessionConfig,
+    /// Names the first prompt, so that its `session.user_message` can be matched.
+    pub client_id: String,
+    pub prompt: Vec<ContentBlock>,
+}
+
+/// The DO's `POST /internal/end-sockets`: close the sockets of `user_id`, only those of login
+/// `only` (a logout), or all but those of login `except` (a password change), or all (a
+/// disabled user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndSockets {
+    pub user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub except: Option<String>,
+    /// Told to the browser in the close frame.
+    pub reason: String,
+}
+
+/// The answer of `POST /internal/end-sockets`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SocketsClosed {
+    pub closed: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// projects (the gateway's answers, relayed by the Worker as they are)
+// ---------------------------------------------------------------------------------------------
+
+/// Branch and cleanliness of one checkout, from `git status --porcelain=v2 --branch`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutStatus {
+    /// The checked-out branch; `None` when HEAD is detached.
+    pub branch: Option<String>,
+    /// Uncommitted changes, untracked files included.
+    pub dirty: bool,
+    /// The upstream branch, when one is set.
+    pub upstream: Option<String>,
+    /// Commits on the branch and not on its upstream; `None` without an upstream.
+    pub ahead: Option<u64>,
+    /// Commits on the upstream and not on the branch; `None` without an upstream.
+    pub behind: Option<u64>,
+}
+
+/// One checkout: a project's main checkout or one of its linked worktrees (named by the last
+/// component of its path). Also the answer of `POST /projects/:name/worktrees` (201).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkout {
+    pub name: String,
+    /// Where it is on the gateway's machine (lossy when the path is not UTF-8).
+    pub path: String,
+    #[serde(flatten)]
+    pub status: CheckoutStatus,
+    /// Why the status could not be read (a worktree whose directory is gone, say).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One project: its main checkout and its linked worktrees.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    #[serde(flatten)]
+    pub checkout: Checkout,
+    pub worktrees: Vec<Checkout>,
+}
+
+/// `GET /projects`: the git repositories directly under the gateway's projects root, by name.
+pub type ProjectList = Vec<Project>;
+
+/// `POST /projects/:name/worktrees`: `git worktree add -b branch <path> base`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewWorktree {
+    /// The new branch (checked with `git check-ref-format --branch`).
+    pub branch: String,
+    /// What to branch from; absent: the project's default branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+/// What a directory entry is (a symlink is not followed to say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 4] = [EntryKind::File, EntryKind::Dir, EntryKind::Symlink, EntryKind::Other];
+
+    /// The wire name (for labels and attributes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Other => "other",
+        }
+    }
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: EntryKind,
+    /// Bytes, for files; `null` otherwise.
+    pub size: Option<u64>,
+}
+
+/// `GET /projects/:name/files?path=&worktree=`: a directory's entries, directories first.
+pub type DirListing = Vec<DirEntry>;
+
+/// `GET /projects/:name/file?path=&worktree=`: a file's content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileContent {
+    /// The path as asked.
+    pub path: String,
+    pub size: u64,
+    /// A NUL in the first 8000 bytes, or not UTF-8.
+    pub binary: bool,
+    /// The text; `null` for a binary file.
+    pub content: Option<String>,
+}
+
+/// How a file changed, from git's `--name-status` letter (or not known to git at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffStatus {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    Copied,
+    TypeChanged,
+    Untracked,
+}
+
+impl DiffStatus {
+    pub const ALL: [DiffStatus; 7] = [
+        DiffStatus::Added,
+        DiffStatus::Modified,
+        DiffStatus::Deleted,
+        DiffStatus::Renamed,
+        DiffStatus::Copied,
+        DiffStatus::TypeChanged,
+        DiffStatus::Untracked,
+    ];
+
+    /// The wire name (for labels and attributes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffStatus::Added => "added",
+            DiffStatus::Modified => "modified",
+            DiffStatus::Deleted => "deleted",
+            DiffStatus::Renamed => "renamed",
+            DiffStatus::Copied => "copied",
+            DiffStatus::TypeChanged => "type_changed",
+            DiffStatus::Untracked => "untracked",
+        }
+    }
+}
+
+/// One changed file of a diff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDiff {
+    pub path: String,
+    pub status: DiffStatus,
+    /// Lines added; `null` for a binary file or an untracked one.
+    pub additions: Option<u64>,
+    /// Lines removed; `null` for a binary file or an untracked one.
+    pub deletions: Option<u64>,
+    /// The unified diff of this file (empty for an untracked file).
+    pub patch: String,
+}
+
+/// `GET /projects/:name/diff?worktree=`: each changed file against the merge-base with the
+/// branch the worktree was made from, untracked files last.
+pub type DiffFiles = Vec<FileDiff>;
+
+/// `GET /projects/:name/kata-status?worktree=`: the checkout's newest kata state; `null` when
+/// it has none or it cannot be read (a checkout without kata is normal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KataStatus {
+    pub kata_state: Option<KataState>,
+}
