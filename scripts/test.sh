@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (.ci/run calls exactly this):
 #   1. scripts/setup.sh            tools into the cache (fast when present)
-#   2. native tests                cargo nextest (or cargo test) on the default members
+#   2. native tests                cargo nextest (or cargo test) on the default members, and the
+#                                  dashboard's native unit tests
 #   3. scripts/build-wasm.sh       the Worker and the dashboard
 #   4. end-to-end                  `wrangler dev` (offline, a free port, a temp --persist-to) and
 #                                  every step in E2E_STEPS against it
@@ -42,6 +43,9 @@ native_tests() {
   else
     cargo test || return 1
   fi
+  # The dashboard is not a default member (it is built for wasm), but its pure parts (the
+  # markdown renderer against hostile input) are tested natively.
+  cargo test -p dashboard || return 1
 }
 if [ "${DURACLAW_TEST_ONLY_E2E:-}" != 1 ]; then
   STEP_HINT="a failing native test: the output above names it"

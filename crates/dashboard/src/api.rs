@@ -37,20 +37,35 @@ impl ApiError {
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    request("GET", path, None).await
+    decode(path, fetch("GET", path, None).await?)
 }
 
 pub async fn post<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiError> {
-    let body = serde_json::to_string(body).map_err(|e| ApiError { status: 0, code: "internal".into(), message: e.to_string() })?;
-    request("POST", path, Some(body)).await
+    decode(path, fetch("POST", path, Some(encode(body)?)).await?)
 }
 
-pub async fn patch<T: DeserializeOwned>(path: &str, body: &impl Serialize) -> Result<T, ApiError> {
-    let body = serde_json::to_string(body).map_err(|e| ApiError { status: 0, code: "internal".into(), message: e.to_string() })?;
-    request("PATCH", path, Some(body)).await
+/// A state change whose answer the dashboard does not read: success is the status (the answer
+/// is still the route's `shared_types::api` body; decoding it only to drop it would cost code).
+pub async fn submit(method: &str, path: &str, body: &impl Serialize) -> Result<(), ApiError> {
+    fetch(method, path, Some(encode(body)?)).await.map(drop)
 }
 
-async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> Result<T, ApiError> {
+fn encode(body: &impl Serialize) -> Result<String, ApiError> {
+    serde_json::to_string(body).map_err(|e| ApiError { status: 0, code: "internal".into(), message: e.to_string() })
+}
+
+/// The answer's body as `T`; an answer of another shape is an error naming the route.
+fn decode<T: DeserializeOwned>(path: &str, (status, text): (u16, String)) -> Result<T, ApiError> {
+    serde_json::from_str(&text).map_err(|e| ApiError {
+        status,
+        code: "bad_response".into(),
+        message: format!("unexpected answer from {path}: {e}"),
+    })
+}
+
+/// Sends one request with the session cookie; a 2xx answer's status and text, or the API's
+/// error (a 401 outside the auth routes also signs the dashboard out).
+async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ApiError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(ApiError::network)?;
@@ -67,12 +82,7 @@ async fn request<T: DeserializeOwned>(method: &str, path: &str, body: Option<Str
     let text = JsFuture::from(resp.text().map_err(ApiError::network)?).await.map_err(ApiError::network)?;
     let text = text.as_string().unwrap_or_default();
     if resp.ok() {
-        let text = if text.trim().is_empty() { "null" } else { text.as_str() };
-        return serde_json::from_str(text).map_err(|e| ApiError {
-            status,
-            code: "bad_response".into(),
-            message: format!("unexpected answer from {path}: {e}"),
-        });
+        return Ok((status, text));
     }
     let error = match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => ApiError { status, code: error_code_name(&body), message: body.error.message },

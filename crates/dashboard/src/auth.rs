@@ -6,7 +6,7 @@ use std::cell::OnceCell;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use shared_types::api::{Done, User, UserAnswer};
+use shared_types::api::{User, UserAnswer};
 
 use crate::api;
 
@@ -45,7 +45,7 @@ pub fn signed_out() {
 
 pub fn logout() {
     spawn_local(async {
-        let _ = api::post::<Done>("/api/auth/logout", &serde_json::json!({})).await;
+        let _ = api::submit("POST", "/api/auth/logout", &serde_json::json!({})).await;
         signed_out();
         crate::route::navigate("/login");
     });

@@ -5,7 +5,7 @@
 //! - [`session`]: `use_session(id)`, the one owner of a session's WebSocket, over
 //!   `shared_types::SessionSync`.
 //! - [`notify`]: notifications when a session starts needing the user.
-//! - [`render`]: markdown, diffs and tool calls as escaped HTML. [`display`]: numbers and times.
+//! - [`render`]: diffs and tool calls as escaped HTML; [`markdown`]: markdown as safe HTML (pulldown-cmark). [`display`]: numbers and times.
 //! - [`pages`]: one module per screen.
 //!
 //! The styles are the one stylesheet in `index.html`; `public/` holds the PWA manifest, icons
@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 mod display;
+mod markdown;
 mod notify;
 mod pages;
 mod render;

@@ -1,4 +1,5 @@
-//! Text to HTML for the transcript: a small markdown subset, diffs, and what a tool call shows.
+//! Text to HTML for the transcript: markdown (by [`crate::markdown`]), diffs, and what a tool
+//! call shows.
 //!
 //! Everything here returns HTML strings that escape every piece of input (only the tags written
 //! here are emitted), set with `inner_html`: building a long transcript this way costs far less
@@ -8,7 +9,7 @@ use serde_json::Value;
 use shared_types::fold::{Item, ToolItem};
 use shared_types::{AssistantBlock, ContentBlock, Decision};
 
-use crate::display;
+use crate::{display, markdown};
 
 /// The most of one tool result drawn; the rest is summarised.
 const RESULT_MAX: usize = 16 * 1024;
@@ -30,132 +31,6 @@ pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     escape_into(&mut out, s);
     out
-}
-
-/// The markdown people and models write in chat: paragraphs, fenced code blocks, `#` headings,
-/// `-`/`1.` lists, `>` quotes, and inline code, bold and http(s) links.
-pub fn markdown(src: &str) -> String {
-    let mut out = String::with_capacity(src.len() + 64);
-    let mut para: Vec<&str> = Vec::new();
-    let mut list: Option<&'static str> = None;
-    let mut lines = src.lines();
-    while let Some(line) = lines.next() {
-        let t = line.trim_start();
-        if t.starts_with("```") {
-            flush(&mut out, &mut para, &mut list);
-            out.push_str("<pre><code>");
-            for code in lines.by_ref() {
-                if code.trim_start().starts_with("```") {
-                    break;
-                }
-                escape_into(&mut out, code);
-                out.push('\n');
-            }
-            out.push_str("</code></pre>");
-        } else if t.is_empty() {
-            flush(&mut out, &mut para, &mut list);
-        } else if let Some(rest) = heading(t) {
-            flush(&mut out, &mut para, &mut list);
-            out.push_str("<h4>");
-            inline(&mut out, rest);
-            out.push_str("</h4>");
-        } else if let Some((kind, rest)) = list_item(t) {
-            flush_para(&mut out, &mut para);
-            if list != Some(kind) {
-                close_list(&mut out, &mut list);
-                out.push_str(if kind == "ul" { "<ul>" } else { "<ol>" });
-                list = Some(kind);
-            }
-            out.push_str("<li>");
-            inline(&mut out, rest);
-            out.push_str("</li>");
-        } else if let Some(rest) = t.strip_prefix('>') {
-            flush(&mut out, &mut para, &mut list);
-            out.push_str("<blockquote>");
-            inline(&mut out, rest.trim_start());
-            out.push_str("</blockquote>");
-        } else {
-            close_list(&mut out, &mut list);
-            para.push(line);
-        }
-    }
-    flush(&mut out, &mut para, &mut list);
-    out
-}
-
-fn heading(t: &str) -> Option<&str> {
-    let hashes = t.bytes().take_while(|&b| b == b'#').count();
-    (1..=6).contains(&hashes).then(|| t[hashes..].strip_prefix(' ')).flatten()
-}
-
-fn list_item(t: &str) -> Option<(&'static str, &str)> {
-    if let Some(rest) = t.strip_prefix("- ").or_else(|| t.strip_prefix("* ")).or_else(|| t.strip_prefix("+ ")) {
-        return Some(("ul", rest));
-    }
-    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-    (digits > 0 && digits < 4).then(|| t[digits..].strip_prefix(". ")).flatten().map(|rest| ("ol", rest))
-}
-
-fn flush(out: &mut String, para: &mut Vec<&str>, list: &mut Option<&'static str>) {
-    flush_para(out, para);
-    close_list(out, list);
-}
-
-fn flush_para(out: &mut String, para: &mut Vec<&str>) {
-    if para.is_empty() {
-        return;
-    }
-    out.push_str("<p>");
-    inline(out, &para.join("\n"));
-    out.push_str("</p>");
-    para.clear();
-}
-
-fn close_list(out: &mut String, list: &mut Option<&'static str>) {
-    if let Some(kind) = list.take() {
-        out.push_str(if kind == "ul" { "</ul>" } else { "</ol>" });
-    }
-}
-
-/// Inline code spans, `**bold**` and `[text](http...)` links; everything else is escaped text.
-fn inline(out: &mut String, s: &str) {
-    let mut rest = s;
-    while !rest.is_empty() {
-        let next = rest.find(['`', '*', '[']).unwrap_or(rest.len());
-        escape_into(out, &rest[..next]);
-        rest = &rest[next..];
-        if rest.is_empty() {
-            break;
-        }
-        if let Some(code) = rest.strip_prefix('`').and_then(|r| r.split_once('`')) {
-            out.push_str("<code>");
-            escape_into(out, code.0);
-            out.push_str("</code>");
-            rest = code.1;
-        } else if let Some(bold) = rest.strip_prefix("**").and_then(|r| r.split_once("**")).filter(|b| !b.0.is_empty()) {
-            out.push_str("<strong>");
-            escape_into(out, bold.0);
-            out.push_str("</strong>");
-            rest = bold.1;
-        } else if let Some((text, url, after)) = link(rest) {
-            out.push_str("<a rel=\"noopener noreferrer\" target=\"_blank\" href=\"");
-            escape_into(out, url);
-            out.push_str("\">");
-            escape_into(out, text);
-            out.push_str("</a>");
-            rest = after;
-        } else {
-            let c = rest.chars().next().map_or(1, char::len_utf8);
-            escape_into(out, &rest[..c]);
-            rest = &rest[c..];
-        }
-    }
-}
-
-fn link(s: &str) -> Option<(&str, &str, &str)> {
-    let (text, after) = s.strip_prefix('[')?.split_once("](")?;
-    let (url, after) = after.split_once(')')?;
-    (url.starts_with("https://") || url.starts_with("http://")).then_some((text, url, after))
 }
 
 /// A unified diff, each line coloured by its kind.
@@ -328,10 +203,10 @@ pub fn item(item: &Item) -> String {
             open_item(&mut out, "div", if *streaming { "msg assistant streaming" } else { "msg assistant" }, "assistant", *seq, "");
             for block in shown {
                 match block {
-                    AssistantBlock::Text { text } => out.push_str(&format!("<div class=\"md\">{}</div>", markdown(text))),
+                    AssistantBlock::Text { text } => out.push_str(&format!("<div class=\"md\">{}</div>", markdown::to_html(text))),
                     AssistantBlock::Thinking { thinking } => out.push_str(&format!(
                         "<details class=\"thinking\"><summary>Thinking</summary><div class=\"md\">{}</div></details>",
-                        markdown(thinking)
+                        markdown::to_html(thinking)
                     )),
                     AssistantBlock::ToolUse { .. } => {}
                 }

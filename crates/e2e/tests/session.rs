@@ -49,18 +49,19 @@ async fn stored_events(api: &Api, id: &str) -> Vec<shared_types::EventEnvelope> 
         let after = all.last().map_or(0, |e: &shared_types::EventEnvelope| e.seq);
         let answer = api.get(&format!("/api/sessions/{id}/events?after={after}&limit=100")).await;
         assert_eq!(answer.status, 200, "{answer:?}");
-        let page: Vec<shared_types::EventEnvelope> = serde_json::from_value(answer.body["events"].clone()).expect("events");
-        if page.is_empty() {
+        let page: shared_types::api::EventsPage = serde_json::from_value(answer.body).expect("an api::EventsPage");
+        if page.events.is_empty() {
             return all;
         }
-        all.extend(page);
+        all.extend(page.events);
     }
 }
 
 /// The session's status in the D1 index (the session list), without touching its DO.
 async fn listed_status(api: &Api, id: &str) -> Option<String> {
     let answer = api.get("/api/sessions").await;
-    answer.body["sessions"].as_array()?.iter().find(|s| s["id"] == id)?["status"].as_str().map(str::to_string)
+    let list: shared_types::api::SessionList = serde_json::from_value(answer.body).expect("an api::SessionList");
+    list.sessions.into_iter().find(|s| s.id == id).map(|s| s.status.as_str().to_string())
 }
 
 #[tokio::test]

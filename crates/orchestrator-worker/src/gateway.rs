@@ -8,7 +8,9 @@
 //! - `CF_ACCESS_CLIENT_ID` / `CF_ACCESS_CLIENT_SECRET` (optional): a Cloudflare Access service
 //!   token for the tunnel in front of a remote gateway.
 //!
-//! The gateway's answers pass through (status and error body); a gateway that cannot be reached,
+//! The gateway's answers pass through (status and error body) as bytes: their bodies are
+//! `shared_types::api`'s, written by the gateway and read by the dashboard, and decoding them here
+//! only to encode them again would grow the Worker for nothing. A gateway that cannot be reached,
 //! refuses our secret or answers with something that is not its JSON is a 502
 //! `gateway_unavailable` that says what to check.
 

@@ -4,7 +4,7 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use shared_types::api::{CreateSession, Created, EndSockets, SessionState, SocketsClosed};
+use shared_types::api::{CreateSession, EndSockets, SessionState};
 use shared_types::ErrorBody;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
@@ -26,10 +26,10 @@ impl SessionStub {
         Ok(SessionStub(namespace.id_from_name(session_id)?.get_stub()?))
     }
 
-    /// Creates the session in its DO; `owner` is named as the first prompt's author.
+    /// Creates the session in its DO; `owner` is named as the first prompt's author. The DO's
+    /// answer (`api::Created`, the id the Worker chose) is not read: success is its status.
     pub async fn create(&self, body: &CreateSession, owner: &User) -> Result<(), ApiError> {
-        let request = post_json("https://do/internal/create", body, identity_headers(owner)?)?;
-        self.json::<Created>(request).await.map(|_| ())
+        self.done(post_json("https://do/internal/create", body, identity_headers(owner)?)?).await
     }
 
     /// The DO's view of the session (status, last seq, pending requests...).
@@ -74,10 +74,19 @@ impl SessionStub {
         Err(do_error(response).await)
     }
 
-    /// Closes the DO's browser sockets that `which` names.
+    /// Closes the DO's browser sockets that `which` names (its `api::SocketsClosed` count is
+    /// not needed: success is the status).
     pub async fn end_sockets(&self, which: &EndSockets) -> Result<(), ApiError> {
-        let request = post_json("https://do/internal/end-sockets", which, Headers::new())?;
-        self.json::<SocketsClosed>(request).await.map(|_| ())
+        self.done(post_json("https://do/internal/end-sockets", which, Headers::new())?).await
+    }
+
+    /// Sends `request`; a 2xx is done, anything else the DO's error passed on.
+    async fn done(&self, request: Request) -> Result<(), ApiError> {
+        let response = self.0.fetch_with_request(request).await?;
+        if !(200..300).contains(&response.status_code()) {
+            return Err(do_error(response).await);
+        }
+        Ok(())
     }
 
     /// Sends `request` and reads the DO's answer as `T`; the DO's error body is passed on.

@@ -6,14 +6,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use shared_types::api::{Credentials, Done, NewUser, PasswordChange, SignUp, UserAnswer, UserChange, UserChanged};
+use shared_types::api::{Credentials, NewUser, PasswordChange, SignUp, UserChange};
 use crate::auth::Auth;
 use crate::{auth, route};
 
 /// Logs in and loads `/api/me`; the app then shows the page that was asked for.
 async fn log_in(name: &str, password: &str) -> Result<(), api::ApiError> {
     let credentials = Credentials { name: name.into(), password: password.into() };
-    api::post::<UserAnswer>("/api/auth/login", &credentials).await?;
+    api::submit("POST", "/api/auth/login", &credentials).await?;
     auth::refresh().await;
     Ok(())
 }
@@ -85,7 +85,7 @@ pub fn Setup() -> impl IntoView {
         }
         Ok(async move {
             let body = SignUp { name: n.clone(), password: p.clone(), setup_code: Some(c.trim().to_string()) };
-            let created = api::post::<UserAnswer>("/api/auth/signup", &body).await;
+            let created = api::submit("POST", "/api/auth/signup", &body).await;
             taken.try_set(matches!(&created, Err(e) if e.status == 403 && e.message.starts_with("sign-up is closed")));
             created?;
             log_in(&n, &p).await?;
@@ -125,7 +125,7 @@ fn OwnPassword() -> impl IntoView {
         let (c, n) = (current.get_untracked(), new.get_untracked());
         done.set(false);
         Ok(async move {
-            api::post::<Done>("/api/auth/password", &PasswordChange { current_password: c, new_password: n }).await?;
+            api::submit("POST", "/api/auth/password", &PasswordChange { current_password: c, new_password: n }).await?;
             current.try_set(String::new());
             new.try_set(String::new());
             done.try_set(true);
@@ -159,7 +159,7 @@ fn DisableUser() -> impl IntoView {
         done.set(None);
         Ok(async move {
             let path = format!("/api/admin/users/{}", js_sys::encode_uri_component(&n));
-            api::patch::<UserChanged>(&path, &UserChange { disabled: d }).await?;
+            api::submit("PATCH", &path, &UserChange { disabled: d }).await?;
             done.try_set(Some(if d { format!("{n} is disabled and signed out everywhere.") } else { format!("{n} may log in again.") }));
             Ok(())
         })
@@ -189,7 +189,7 @@ pub fn Users() -> impl IntoView {
     let submit = on_submit(busy, error, move || {
         let (n, p, a) = (name.get_untracked(), password.get_untracked(), is_admin.get_untracked());
         Ok(async move {
-            api::post::<UserAnswer>("/api/admin/users", &NewUser { name: n.clone(), password: p, is_admin: a }).await?;
+            api::submit("POST", "/api/admin/users", &NewUser { name: n.clone(), password: p, is_admin: a }).await?;
             added.try_update(|list| list.push((n, a)));
             name.try_set(String::new());
             password.try_set(String::new());

@@ -105,7 +105,7 @@ fn NewWorktreeForm(project: String, projects: RwSignal<Loaded<Vec<Project>>>) ->
         let path = format!("/api/projects/{}/worktrees", enc(&project.get_value()));
         busy.set(true);
         spawn_local(async move {
-            match api::post::<Checkout>(&path, &body).await {
+            match api::submit("POST", &path, &body).await {
                 Ok(_) => {
                     open.try_set(false);
                     branch.try_set(String::new());
