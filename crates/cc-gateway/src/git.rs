@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-pub use shared_types::api::{CheckoutStatus, FileDiff};
+pub use shared_types::api::FileDiff;
 use shared_types::api::DiffStatus;
 use shared_types::safe_git;
 use tokio::io::AsyncReadExt;
@@ -103,6 +103,22 @@ where
     S: AsRef<OsStr>,
 {
     Ok(String::from_utf8_lossy(&git(dir, args).await?).into_owned())
+}
+
+/// Branch and cleanliness of one checkout, from `git status --porcelain=v2 --branch` (the
+/// fields of an `api::Checkout`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckoutStatus {
+    /// The checked-out branch; `None` when HEAD is detached.
+    pub branch: Option<String>,
+    /// Uncommitted changes, untracked files included.
+    pub dirty: bool,
+    /// The upstream branch, when one is set.
+    pub upstream: Option<String>,
+    /// Commits on the branch and not on its upstream; `None` without an upstream.
+    pub ahead: Option<u64>,
+    /// Commits on the upstream and not on the branch; `None` without an upstream.
+    pub behind: Option<u64>,
 }
 
 /// Parses `git status --porcelain=v2 --branch`.

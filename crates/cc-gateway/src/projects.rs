@@ -18,12 +18,12 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::future::join_all;
 use serde::Deserialize;
-use shared_types::api::{Checkout, CheckoutStatus, DiffStatus, DirEntry, EntryKind, FileContent, FileDiff, NewWorktree, Project};
+use shared_types::api::{Checkout, DiffStatus, DirEntry, EntryKind, FileContent, FileDiff, NewWorktree};
 
 use crate::api_error::ApiError;
 use crate::checkout::{checkout_dir, find_worktree, project_dir};
 use crate::confine::{self, read_capped};
-use crate::git::{self, GitError};
+use crate::git::{self, CheckoutStatus, GitError};
 use crate::state::{AppState, BusyWorktrees, Checkouts};
 
 /// Where API-made worktrees go, under the projects root (hidden, so never listed as a project).
@@ -54,7 +54,7 @@ pub struct CheckoutQuery {
 }
 
 /// `GET /projects`: the git repositories directly under the projects root, by name.
-async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<Project>>, ApiError> {
+async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<Checkout>>, ApiError> {
     let root = &checkouts.projects_root;
     let entries = std::fs::read_dir(root).map_err(|e| ApiError::io("the projects root", &e))?;
     let mut names: Vec<String> = entries
@@ -66,7 +66,7 @@ async fn list_projects(State(checkouts): State<Checkouts>) -> Result<Json<Vec<Pr
     Ok(Json(join_all(names.into_iter().map(|name| summarize_project(root, name))).await))
 }
 
-async fn summarize_project(root: &Path, name: String) -> Project {
+async fn summarize_project(root: &Path, name: String) -> Checkout {
     let dir = root.join(&name);
     let worktrees = match git::worktree_list(&dir).await {
         Ok(list) => join_all(list.into_iter().skip(1).map(|w| summarize_checkout(worktree_name(&w.path), w.path))).await,
@@ -75,7 +75,7 @@ async fn summarize_project(root: &Path, name: String) -> Project {
             Vec::new()
         }
     };
-    Project { checkout: summarize_checkout(name, dir).await, worktrees }
+    Checkout { worktrees: Some(worktrees), ..summarize_checkout(name, dir).await }
 }
 
 fn worktree_name(path: &Path) -> String {
@@ -87,7 +87,9 @@ async fn summarize_checkout(name: String, path: PathBuf) -> Checkout {
         Ok(status) => (status, None),
         Err(e) => (CheckoutStatus::default(), Some(e.to_string())),
     };
-    Checkout { name, path: path.to_string_lossy().into_owned(), status, error }
+    let CheckoutStatus { branch, dirty, upstream, ahead, behind } = status;
+    let path = path.to_string_lossy().into_owned();
+    Checkout { name, path, branch, dirty, upstream, ahead, behind, error, worktrees: None }
 }
 
 /// `POST /projects/:name/worktrees {branch, base}`: `git worktree add -b branch <path> base`.

@@ -360,45 +360,40 @@ pub struct SocketsClosed {
 // projects (the gateway's answers, relayed by the Worker as they are)
 // ---------------------------------------------------------------------------------------------
 
-/// Branch and cleanliness of one checkout, from `git status --porcelain=v2 --branch`.
+/// One checkout: a project's main checkout (with its linked worktrees) or one of its linked
+/// worktrees (named by the last component of its path). Also the answer of
+/// `POST /projects/:name/worktrees` (201).
+///
+/// The fields are written out, not `#[serde(flatten)]`ed from a status and a checkout: a
+/// flattened field makes serde buffer the whole object (its `Content`) to decode it, the code the
+/// wasm bundles keep out (ARCHITECTURE.md, "Bundle size").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CheckoutStatus {
-    /// The checked-out branch; `None` when HEAD is detached.
+pub struct Checkout {
+    pub name: String,
+    /// Where it is on the gateway's machine (lossy when the path is not UTF-8).
+    pub path: String,
+    /// The checked-out branch; `null` when HEAD is detached (or the status is unreadable).
     pub branch: Option<String>,
     /// Uncommitted changes, untracked files included.
     pub dirty: bool,
     /// The upstream branch, when one is set.
     pub upstream: Option<String>,
-    /// Commits on the branch and not on its upstream; `None` without an upstream.
+    /// Commits on the branch and not on its upstream; `null` without an upstream.
     pub ahead: Option<u64>,
-    /// Commits on the upstream and not on the branch; `None` without an upstream.
+    /// Commits on the upstream and not on the branch; `null` without an upstream.
     pub behind: Option<u64>,
-}
-
-/// One checkout: a project's main checkout or one of its linked worktrees (named by the last
-/// component of its path). Also the answer of `POST /projects/:name/worktrees` (201).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkout {
-    pub name: String,
-    /// Where it is on the gateway's machine (lossy when the path is not UTF-8).
-    pub path: String,
-    #[serde(flatten)]
-    pub status: CheckoutStatus,
     /// Why the status could not be read (a worktree whose directory is gone, say).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A project's main checkout: its linked worktrees (`[]` when it has none); absent on a
+    /// linked worktree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worktrees: Option<Vec<Checkout>>,
 }
 
-/// One project: its main checkout and its linked worktrees.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Project {
-    #[serde(flatten)]
-    pub checkout: Checkout,
-    pub worktrees: Vec<Checkout>,
-}
-
-/// `GET /projects`: the git repositories directly under the gateway's projects root, by name.
-pub type ProjectList = Vec<Project>;
+/// `GET /projects`: the git repositories directly under the gateway's projects root, by name,
+/// each its main checkout with `worktrees`.
+pub type ProjectList = Vec<Checkout>;
 
 /// `POST /projects/:name/worktrees`: `git worktree add -b branch <path> base`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

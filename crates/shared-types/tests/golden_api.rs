@@ -78,14 +78,13 @@ fn checkout(name: &str, path: &str) -> Checkout {
     Checkout {
         name: name.into(),
         path: path.into(),
-        status: CheckoutStatus {
-            branch: Some(name.into()),
-            dirty: true,
-            upstream: Some(format!("origin/{name}")),
-            ahead: Some(2),
-            behind: Some(0),
-        },
+        branch: Some(name.into()),
+        dirty: true,
+        upstream: Some(format!("origin/{name}")),
+        ahead: Some(2),
+        behind: Some(0),
         error: None,
+        worktrees: None,
     }
 }
 
@@ -93,8 +92,8 @@ fn detached_without_status() -> Checkout {
     Checkout {
         name: "gone".into(),
         path: "/srv/projects/.worktrees/demo/gone".into(),
-        status: CheckoutStatus::default(),
         error: Some("cannot run git in /srv/projects/.worktrees/demo/gone: No such file or directory".into()),
+        ..Checkout::default()
     }
 }
 
@@ -192,11 +191,14 @@ fn every_body() -> Vec<Golden> {
         golden("sockets_closed", &["SocketsClosed"], SocketsClosed { closed: 2 }),
         golden(
             "project_list",
-            &["ProjectList", "Project", "Checkout", "CheckoutStatus"],
-            vec![Project {
-                checkout: checkout("main", "/srv/projects/demo"),
-                worktrees: vec![checkout("feature-x", "/srv/projects/.worktrees/demo/feature-x"), detached_without_status()],
-            }],
+            &["ProjectList", "Checkout"],
+            vec![
+                Checkout {
+                    worktrees: Some(vec![checkout("feature-x", "/srv/projects/.worktrees/demo/feature-x"), detached_without_status()]),
+                    ..checkout("main", "/srv/projects/demo")
+                },
+                Checkout { worktrees: Some(Vec::new()), ..checkout("empty", "/srv/projects/empty") },
+            ],
         ),
         golden("new_worktree", &["NewWorktree"], NewWorktree { branch: "feature/x".into(), base: Some("main".into()) }),
         golden("new_worktree.no_base", &[], NewWorktree { branch: "feature/x".into(), base: None }),

@@ -4,20 +4,20 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared_types::api::{Checkout, Created, NewSession, NewWorktree, PolicyRules, Project};
+use shared_types::api::{Checkout, Created, NewSession, NewWorktree, PolicyRules};
 use shared_types::{PermissionMode, PermissionRule, ToolPolicy};
 
 use super::{loading_or_error, store, Loaded};
 use crate::api;
 use crate::route::{self, enc, new_session_href, worktree_href};
 
-fn load(projects: RwSignal<Loaded<Vec<Project>>>) {
-    spawn_local(async move { store(projects, api::get::<Vec<Project>>("/api/projects").await) });
+fn load(projects: RwSignal<Loaded<Vec<Checkout>>>) {
+    spawn_local(async move { store(projects, api::get::<Vec<Checkout>>("/api/projects").await) });
 }
 
 #[component]
 pub fn Projects() -> impl IntoView {
-    let projects = RwSignal::<Loaded<Vec<Project>>>::new(None);
+    let projects = RwSignal::<Loaded<Vec<Checkout>>>::new(None);
     load(projects);
     let list = move || {
         projects.with(|state| {
@@ -39,9 +39,9 @@ pub fn Projects() -> impl IntoView {
     }
 }
 
-fn project_card(p: Project, projects: RwSignal<Loaded<Vec<Project>>>) -> impl IntoView {
-    let name = p.checkout.name.clone();
-    let worktrees = p.worktrees.clone();
+fn project_card(p: Checkout, projects: RwSignal<Loaded<Vec<Checkout>>>) -> impl IntoView {
+    let name = p.name.clone();
+    let worktrees = p.worktrees.clone().unwrap_or_default();
     let (start_href, open_href) = (new_session_href(&name, None), worktree_href(&name, None));
     let rows = worktrees
         .into_iter()
@@ -62,7 +62,7 @@ fn project_card(p: Project, projects: RwSignal<Loaded<Vec<Project>>>) -> impl In
         <article class="card" data-testid="project" data-name=name.clone()>
             <div class="card-head">
                 <h2>{name.clone()}</h2>
-                {checkout_badges(&p.checkout)}
+                {checkout_badges(&p)}
             </div>
             <div class="actions">
                 <a class="btn primary" data-testid="start-session" href=start_href>"Start session"</a>
@@ -75,13 +75,12 @@ fn project_card(p: Project, projects: RwSignal<Loaded<Vec<Project>>>) -> impl In
 }
 
 fn checkout_badges(c: &Checkout) -> impl IntoView {
-    let s = &c.status;
-    let branch = s.branch.clone().unwrap_or_else(|| "detached".into());
-    let sync = s.upstream.as_ref().map(|_| format!("↑{} ↓{}", s.ahead.unwrap_or(0), s.behind.unwrap_or(0)));
+    let branch = c.branch.clone().unwrap_or_else(|| "detached".into());
+    let sync = c.upstream.as_ref().map(|_| format!("↑{} ↓{}", c.ahead.unwrap_or(0), c.behind.unwrap_or(0)));
     view! {
         <span class="badges">
             <span class="badge branch">{branch}</span>
-            {s.dirty.then(|| view! { <span class="badge dirty" title="uncommitted changes">"dirty"</span> })}
+            {c.dirty.then(|| view! { <span class="badge dirty" title="uncommitted changes">"dirty"</span> })}
             {sync.map(|s| view! { <span class="badge">{s}</span> })}
             {c.error.clone().map(|e| view! { <span class="badge s-error" title=e>"unreadable"</span> })}
         </span>
@@ -89,7 +88,7 @@ fn checkout_badges(c: &Checkout) -> impl IntoView {
 }
 
 #[component]
-fn NewWorktreeForm(project: String, projects: RwSignal<Loaded<Vec<Project>>>) -> impl IntoView {
+fn NewWorktreeForm(project: String, projects: RwSignal<Loaded<Vec<Checkout>>>) -> impl IntoView {
     let open = RwSignal::new(false);
     let branch = RwSignal::new(String::new());
     let base = RwSignal::new(String::new());
