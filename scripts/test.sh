@@ -2,7 +2,7 @@
 # The project's test command (.ci/run calls exactly this):
 #   1. scripts/setup.sh            tools into the cache (fast when present)
 #   2. native tests                cargo nextest (or cargo test) on the default members, and the
-#                                  dashboard's native unit tests
+#                                  native unit tests of the dashboard and the Worker
 #   3. scripts/build-wasm.sh       the Worker and the dashboard
 #   4. end-to-end                  `wrangler dev` (offline, a free port, a temp --persist-to) and
 #                                  every step in E2E_STEPS against it
@@ -43,9 +43,10 @@ native_tests() {
   else
     cargo test || return 1
   fi
-  # The dashboard is not a default member (it is built for wasm), but its pure parts (the
-  # markdown renderer against hostile input) are tested natively.
+  # The wasm crates are not default members, but their pure parts are tested natively: the
+  # dashboard's markdown renderer and the Worker's cookie parsing, against hostile input.
   cargo test -p dashboard || return 1
+  cargo test -p orchestrator-worker --lib || return 1
 }
 if [ "${DURACLAW_TEST_ONLY_E2E:-}" != 1 ]; then
   STEP_HINT="a failing native test: the output above names it"
