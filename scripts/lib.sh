@@ -217,6 +217,8 @@ start_stack() {
       HOME="$run_dir/fake-claude-home" CLAUDE_CONFIG_DIR="$run_dir/fake-claude-home/.claude"
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 CLAUDE_CODE_MAX_RETRIES=1)
     log "    the fake model on port $fake_port: script it with [[...]] directives (crates/fake-anthropic)"
+    DURACLAW_FAKE_URL="http://127.0.0.1:$fake_port"
+    export DURACLAW_FAKE_URL
   else
     local config_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
     if [ -z "${ANTHROPIC_API_KEY:-}" ] && [ ! -s "$config_dir/.credentials.json" ]; then
