@@ -12,6 +12,9 @@
 //! - `POST /v1/messages/count_tokens`: `{"input_tokens": N}` (a rough estimate).
 //! - `GET /_fake/requests`: every request received so far (method, path, headers, body), as
 //!   [`FakeModel::requests`] returns them. Other paths are recorded and get a 404.
+//! - `POST /_fake/demo` with `{"on": true|false}`: demo mode on or off (answers `{"demo": bool}`;
+//!   a body of any other shape is a 400); `GET /_fake/demo` says which. Also
+//!   [`FakeModel::set_demo`], `fake-anthropic --demo` and `FAKE_ANTHROPIC_DEMO=1`.
 //!
 //! # How the fake answers
 //! The CLI re-sends the whole history on every request, so the fake keeps no conversation state.
@@ -27,6 +30,9 @@
 //!    question's answers reached the model); else the `[[text]]` or `You said: <prompt prose>`.
 //!
 //! A directive that does not parse makes the reply `fake-anthropic: bad directive ...`.
+//!
+//! In demo mode (off by default) a prompt with no directive at all plays the [`demo`] session
+//! instead of the echo: Read, Edit (with its diff), Bash, AskUserQuestion, a summary.
 //!
 //! # Directive grammar
 //! ```text
@@ -54,12 +60,14 @@
 
 pub mod bench_cli;
 pub mod cli;
+pub mod demo;
 pub mod directive;
 pub mod reply;
 mod server;
 pub mod sse;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,6 +122,17 @@ impl FakeModel {
     /// `http://127.0.0.1:PORT`, the value for `ANTHROPIC_BASE_URL`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Turns demo mode on or off (see [`demo`]): with it on, a prompt with no directive plays
+    /// the demo session instead of `You said: ...`. Takes effect from the next request.
+    pub fn set_demo(&self, on: bool) {
+        self.shared.demo.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether demo mode is on.
+    pub fn demo(&self) -> bool {
+        self.shared.demo.load(Ordering::Relaxed)
     }
 
     /// Every request received so far, oldest first.

@@ -16,6 +16,11 @@ struct Args {
     /// Port to bind on 127.0.0.1; 0 picks a free one.
     #[arg(long, env = "FAKE_ANTHROPIC_PORT", default_value_t = 0)]
     port: u16,
+    /// Demo mode: a prompt with no `[[...]]` directive plays a short realistic session (read a
+    /// file, edit it, run a command, ask a question, summarise) instead of `You said: ...`.
+    /// Switch it at run time with `POST /_fake/demo {"on": true|false}`.
+    #[arg(long, env = "FAKE_ANTHROPIC_DEMO", value_parser = clap::builder::BoolishValueParser::new())]
+    demo: bool,
 }
 
 #[tokio::main]
@@ -28,6 +33,7 @@ async fn main() -> std::io::Result<()> {
         .init();
     let args = Args::parse();
     let fake = FakeModel::start_on(args.port).await?;
+    fake.set_demo(args.demo);
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {}", fake.base_url())?;
     stdout.flush()?;

@@ -21,6 +21,21 @@ pub struct Turn {
     pub results: Vec<ToolResult>,
     /// The CLI's working directory, read from its system prompt; relative paths resolve here.
     pub cwd: Option<String>,
+    /// The tool calls the model made after the prompt, oldest first, each with its result once
+    /// the CLI sent one (what the demo reads to tell which step comes next).
+    pub calls: Vec<Call>,
+    /// The names of the tools the request offers (`tools[].name`); the CLI's side requests
+    /// (titles, summaries) offer none.
+    pub tools: Vec<String>,
+}
+
+/// One `tool_use` the model made after the prompt, with the CLI's `tool_result` for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub id: String,
+    pub name: String,
+    pub input: Value,
+    pub result: Option<ToolResult>,
 }
 
 /// One `tool_result` block, its content flattened to text.
@@ -64,8 +79,17 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
         .get("messages")
         .and_then(Value::as_array)
         .ok_or("messages: field required (an array)")?;
+    let tools = body
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
     let mut turn = Turn {
         cwd: find_cwd(body),
+        tools: tools
+            .filter_map(|t| t.get("name").and_then(Value::as_str))
+            .map(String::from)
+            .collect(),
         ..Turn::default()
     };
     let mut chat = Vec::new();
@@ -88,6 +112,7 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
             .iter()
             .filter(|(role, b)| *role == "assistant" && b.iter().any(|b| kind(b) == "tool_use"))
             .count();
+        turn.calls = calls(&chat[start + 1..]);
     }
     if let Some((_, last)) = chat.iter().rev().find(|(role, _)| *role == "user") {
         turn.results = last
@@ -97,6 +122,33 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
             .collect();
     }
     Ok(turn)
+}
+
+/// The tool calls in `chat` (the messages after the prompt), each matched with its result.
+fn calls(chat: &[(&str, Vec<Value>)]) -> Vec<Call> {
+    let mut calls: Vec<Call> = Vec::new();
+    let text = |b: &Value, k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    for (role, blocks) in chat {
+        for b in blocks {
+            match (*role, kind(b)) {
+                ("assistant", "tool_use") => calls.push(Call {
+                    id: text(b, "id"),
+                    name: text(b, "name"),
+                    input: b.get("input").cloned().unwrap_or(Value::Null),
+                    result: None,
+                }),
+                ("user", "tool_result") => {
+                    let id = text(b, "tool_use_id");
+                    if let Some(call) = calls.iter_mut().find(|c| c.id == id && c.result.is_none())
+                    {
+                        call.result = Some(tool_result(b));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    calls
 }
 
 /// A message's content as blocks (a plain string is one text block).

@@ -4,7 +4,7 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::{Body, Bytes};
@@ -17,6 +17,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::demo;
 use crate::directive::{self, error_type, ErrorSpec};
 use crate::reply::{self, Turn};
 use crate::sse::{self, Message};
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     /// Requests already failed per (session, prompt, step), for `[[error:N times=K]]`.
     errors_served: Mutex<HashMap<String, u32>>,
     ids: Ids,
+    /// Demo mode (see [`crate::demo`]): a plain prompt plays the demo session.
+    pub(crate) demo: AtomicBool,
 }
 
 impl Shared {
@@ -48,6 +51,7 @@ impl Shared {
             log: Mutex::default(),
             errors_served: Mutex::default(),
             ids: Ids::new(),
+            demo: AtomicBool::new(false),
         }
     }
 }
@@ -82,6 +86,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/messages", post(messages))
         .route("/v1/messages/count_tokens", post(count_tokens))
         .route("/_fake/requests", get(list_requests))
+        .route("/_fake/demo", get(demo_state).post(set_demo))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
@@ -89,6 +94,35 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 async fn list_requests(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedRequest>> {
     Json(lock(&shared.log).clone())
+}
+
+/// `POST /_fake/demo` with `{"on": true|false}`: demo mode on or off.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoSwitch {
+    on: bool,
+}
+
+/// `GET /_fake/demo`: `{"demo": bool}`.
+async fn demo_state(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({"demo": shared.demo.load(Ordering::Relaxed)}))
+}
+
+/// `POST /_fake/demo`: turns demo mode on or off; answers `{"demo": bool}` (the new state), or
+/// 400 naming what is wrong with the body.
+async fn set_demo(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<DemoSwitch>(&body) {
+        Ok(switch) => {
+            shared.demo.store(switch.on, Ordering::Relaxed);
+            tracing::info!(on = switch.on, "demo mode");
+            Json(json!({"demo": switch.on})).into_response()
+        }
+        Err(e) => api_error(
+            &shared,
+            400,
+            &format!("POST /_fake/demo takes {{\"on\": true}} or {{\"on\": false}}: {e}"),
+        ),
+    }
 }
 
 async fn not_found(
@@ -133,6 +167,7 @@ async fn messages(
         Ok(turn) => turn,
         Err(reason) => return api_error(&shared, 400, &reason),
     };
+    let mut demo_turn = false;
     let reply = match directive::parse(&turn.prompt) {
         Err(e) => reply::text_reply(format!("fake-anthropic: {e}")),
         Ok(script) => {
@@ -143,19 +178,32 @@ async fn messages(
                 tracing::info!(status = spec.status, prompt = %turn.prompt, "scripted error");
                 return api_error(&shared, spec.status, "scripted by fake-anthropic");
             }
-            reply::respond(&turn, &script, shared.ids.make("toolu"))
+            demo_turn = shared.demo.load(Ordering::Relaxed) && demo::applies(&turn, &script);
+            if demo_turn {
+                demo::respond(&turn, shared.ids.make("toolu"))
+            } else {
+                reply::respond(&turn, &script, shared.ids.make("toolu"))
+            }
         }
     };
-    tracing::info!(prompt = %turn.prompt, step = turn.tool_steps_done, stop = reply.stop_reason, "reply");
+    tracing::info!(prompt = %turn.prompt, step = turn.tool_steps_done, demo = demo_turn, stop = reply.stop_reason, "reply");
     let id = shared.ids.make("msg");
     let model = parsed
         .get("model")
         .and_then(Value::as_str)
         .unwrap_or("claude-fake");
+    let estimate = estimate_tokens(&body);
+    let (input_tokens, cache_creation_input_tokens, cache_read_input_tokens) = if demo_turn {
+        demo::usage(&turn, estimate)
+    } else {
+        (estimate, 0, 0)
+    };
     let msg = Message {
         id: &id,
         model,
-        input_tokens: estimate_tokens(&body),
+        input_tokens,
+        cache_creation_input_tokens,
+        cache_read_input_tokens,
         reply: &reply,
     };
     let request_id = shared.ids.make("req");

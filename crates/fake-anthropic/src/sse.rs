@@ -15,7 +15,12 @@ use crate::reply::{Block, Reply};
 pub struct Message<'a> {
     pub id: &'a str,
     pub model: &'a str,
+    /// Input tokens not read from or written to the prompt cache.
     pub input_tokens: u64,
+    /// Input tokens written to the prompt cache (0 unless the demo plays).
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the prompt cache (0 unless the demo plays).
+    pub cache_read_input_tokens: u64,
     pub reply: &'a Reply,
 }
 
@@ -49,7 +54,7 @@ pub fn events(msg: Message<'_>) -> Vec<Event> {
         "message": {
             "id": msg.id, "type": "message", "role": "assistant", "model": msg.model,
             "content": [], "stop_reason": null, "stop_sequence": null,
-            "usage": usage(msg.input_tokens, 1),
+            "usage": usage(&msg, 1),
         },
     });
     let mut out = vec![Event::now("message_start", start)];
@@ -151,7 +156,7 @@ pub fn json_message(msg: Message<'_>) -> Value {
     json!({
         "id": msg.id, "type": "message", "role": "assistant", "model": msg.model,
         "content": content, "stop_reason": msg.reply.stop_reason, "stop_sequence": null,
-        "usage": usage(msg.input_tokens, output_tokens(msg.reply)),
+        "usage": usage(&msg, output_tokens(msg.reply)),
     })
 }
 
@@ -170,10 +175,11 @@ fn block_json(block: &Block) -> Value {
     }
 }
 
-fn usage(input_tokens: u64, output_tokens: u64) -> Value {
+fn usage(msg: &Message<'_>, output_tokens: u64) -> Value {
     json!({
-        "input_tokens": input_tokens, "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+        "input_tokens": msg.input_tokens, "output_tokens": output_tokens,
+        "cache_creation_input_tokens": msg.cache_creation_input_tokens,
+        "cache_read_input_tokens": msg.cache_read_input_tokens,
     })
 }
 

@@ -135,7 +135,13 @@ async fn gated_turn(fake: &FakeModel, sandbox: &Sandbox, repo: &Path, prompt: &s
 #[tokio::test]
 async fn a_deny_reason_reaches_the_model() {
     let (fake, sandbox, repo) = setup().await;
-    let mut claude = gated_turn(&fake, &sandbox, repo.path(), "[[tool:bash cmd=\"echo no > denied.txt\"]]").await;
+    let mut claude = gated_turn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        "[[tool:bash cmd=\"echo no > denied.txt\"]]",
+    )
+    .await;
     let result = answer_permissions(&mut claude, |req| {
         assert_eq!(req["subtype"], "can_use_tool");
         json!({"behavior": "deny", "message": "not today", "interrupt": false})
@@ -266,5 +272,129 @@ async fn a_slow_turn_can_be_interrupted_mid_stream() {
     claude.send_user("again [[text \"back\"]]").await.unwrap();
     assert_eq!(claude.result(TURN).await.unwrap()["result"], "back");
     finish_ok(claude).await;
+    fake.shutdown().await;
+}
+
+/// The demo on the real CLI in a repository like the one new users get (a README): every
+/// permission the CLI asks for is decided by `decide(tool name, input)`; returns the turn's
+/// result, the tools asked about in order, and the repository.
+async fn demo_turn(
+    decide: impl Fn(&str, &Value) -> Value,
+) -> (Value, Vec<String>, TempDir, FakeModel) {
+    let (fake, sandbox, repo) = setup().await;
+    fake_anthropic::cli::make_repo(repo.path());
+    fake.set_demo(true);
+    let mut claude = gated_turn(
+        &fake,
+        &sandbox,
+        repo.path(),
+        "Could you tidy up this project a little?",
+    )
+    .await;
+    let asked = std::sync::Mutex::new(Vec::new());
+    let result = answer_permissions(&mut claude, |req| {
+        assert_eq!(req["subtype"], "can_use_tool", "{req}");
+        let name = req["tool_name"].as_str().unwrap_or_default();
+        asked.lock().unwrap().push(name.to_string());
+        decide(name, &req["input"])
+    })
+    .await;
+    finish_ok(claude).await;
+    let asked = asked.into_inner().unwrap();
+    (result, asked, repo, fake)
+}
+
+fn allow(input: &Value) -> Value {
+    json!({"behavior": "allow", "updatedInput": input})
+}
+
+fn answer(input: &Value, choice: &str) -> Value {
+    let mut input = input.clone();
+    input["answers"] = json!({ fake_anthropic::demo::QUESTION: choice });
+    allow(&input)
+}
+
+#[tokio::test]
+async fn the_demo_plays_on_the_real_cli_read_edit_bash_question_summary() {
+    let (result, asked, repo, fake) = demo_turn(|name, input| match name {
+        "AskUserQuestion" => answer(input, "Commit the change"),
+        _ => allow(input),
+    })
+    .await;
+    assert_eq!(result["is_error"], false, "{result}");
+    let text = result["result"].as_str().unwrap_or_default();
+    for part in [
+        "**Read** `README.md` (1 line)",
+        "**Edited** `README.md`",
+        "**Ran** `git diff --stat`: 1 file changed",
+        "you chose *Commit the change*",
+    ] {
+        assert!(
+            text.contains(part),
+            "{part:?} missing from the summary: {text}"
+        );
+    }
+    let readme = std::fs::read_to_string(repo.path().join("README.md")).unwrap();
+    assert!(
+        readme.starts_with("# demo\n\nA small project")
+            && readme.contains(fake_anthropic::demo::SECTION),
+        "{readme}"
+    );
+    let edit_at = asked
+        .iter()
+        .position(|n| n == "Edit")
+        .expect("the edit asked");
+    let ask_at = asked
+        .iter()
+        .position(|n| n == "AskUserQuestion")
+        .expect("the question asked");
+    assert!(edit_at < ask_at, "{asked:?}");
+    // cost and tokens: the CLI priced the cached usage the demo reported
+    assert!(
+        result["total_cost_usd"].as_f64().unwrap_or(0.0) > 0.0,
+        "{result}"
+    );
+    assert!(
+        result["usage"]["cache_read_input_tokens"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
+        "{result}"
+    );
+    // one model call per step: read, edit, bash, question, summary
+    let demo_calls = fake
+        .message_requests()
+        .iter()
+        .filter(|r| r.body["tools"].as_array().is_some_and(|t| !t.is_empty()))
+        .count();
+    assert_eq!(demo_calls, 5);
+    fake.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_denied_demo_edit_leaves_the_file_and_the_demo_goes_on() {
+    let (result, asked, repo, fake) = demo_turn(|name, input| match name {
+        "Edit" => {
+            json!({"behavior": "deny", "message": "not the README please", "interrupt": false})
+        }
+        "AskUserQuestion" => answer(input, "Nothing for now"),
+        _ => allow(input),
+    })
+    .await;
+    assert_eq!(result["is_error"], false, "{result}");
+    let text = result["result"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("it did not go through") && text.contains("not the README please"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`git status --short`") && text.contains("you chose *Nothing for now*"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("README.md")).unwrap(),
+        "# demo\n"
+    );
+    assert!(asked.iter().any(|n| n == "AskUserQuestion"), "{asked:?}");
     fake.shutdown().await;
 }

@@ -12,6 +12,8 @@ fn msg(reply: &Reply) -> Message<'_> {
         id: "msg_1",
         model: "claude-test",
         input_tokens: 42,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
         reply,
     }
 }
