@@ -77,8 +77,8 @@ pub fn accept(
         }
         ClientCommand::ToolDeny { tool_call_id, reason } => deny(db, tool_call_id, reason, user)?,
         ClientCommand::QuestionAnswer { tool_call_id, answers } => answer(db, tool_call_id, answers, user)?,
-        ClientCommand::Interrupt => Ok(Accepted::Forward { key: "interrupt".into(), command: GatewayCommand::Interrupt }),
-        ClientCommand::Terminate => Ok(Accepted::Forward { key: "terminate".into(), command: GatewayCommand::Terminate }),
+        ClientCommand::Interrupt => Ok(Accepted::Forward { key: queue::INTERRUPT_KEY.into(), command: GatewayCommand::Interrupt }),
+        ClientCommand::Terminate => Ok(Accepted::Forward { key: queue::TERMINATE_KEY.into(), command: GatewayCommand::Terminate }),
     })
 }
 

@@ -6,11 +6,14 @@
 //! effect shows up as an event stay until that event arrives (a message until its
 //! `session.user_message`, an answer until `session.tool.resolved`), then are marked done, and a
 //! done key is never queued again; `interrupt` and `terminate` leave the queue once sent.
+//!
+//! A command is stored as the JSON text it is sent as, and sent again as stored: the queue never
+//! decodes it back (so the Worker carries no `GatewayCommand` decoder).
 
-use shared_types::{GatewayCommand, GatewayEvent};
+use shared_types::GatewayEvent;
 
 use crate::chunk::{self, Chunks, INLINE_BYTES};
-use crate::error::{CoreError, Result};
+use crate::error::Result;
 use crate::sql::{self, Sql};
 
 /// The queue key of a message, so that a resent `client_id` is recognised.
@@ -23,9 +26,15 @@ pub fn tool_key(tool_call_id: &str) -> String {
     format!("tool:{tool_call_id}")
 }
 
-/// Whether a command leaves the queue once sent (nothing in the log would ever confirm it).
-pub fn is_fire_and_forget(command: &GatewayCommand) -> bool {
-    matches!(command, GatewayCommand::Interrupt | GatewayCommand::Terminate)
+/// The queue key of `interrupt`.
+pub const INTERRUPT_KEY: &str = "interrupt";
+/// The queue key of `terminate`.
+pub const TERMINATE_KEY: &str = "terminate";
+
+/// Whether the command queued under `key` leaves the queue once sent (nothing in the log would
+/// ever confirm it): `interrupt` and `terminate`.
+pub fn is_fire_and_forget(key: &str) -> bool {
+    key == INTERRUPT_KEY || key == TERMINATE_KEY
 }
 
 /// What enqueueing did.
@@ -42,18 +51,18 @@ pub fn waiting(db: &mut impl Sql) -> Result<u64> {
     Ok(rows.first().map(|r| r.uint(0)).transpose()?.unwrap_or(0))
 }
 
-/// Queues `command` under `key` unless that key was queued before.
-pub fn enqueue(db: &mut impl Sql, key: &str, command: &GatewayCommand) -> Result<Enqueued> {
+/// Queues a command (`text`: its frame, as [`shared_types::codec::encode`] wrote it) under `key`
+/// unless that key was queued before.
+pub fn enqueue(db: &mut impl Sql, key: &str, text: &str) -> Result<Enqueued> {
     if !sql::query(db, "SELECT 1 FROM command_queue WHERE key = ?", &[key.into()])?.is_empty() {
         return Ok(Enqueued::Duplicate);
     }
     let rows = sql::query(db, "SELECT COALESCE(MAX(id), 0) + 1 FROM command_queue", &[])?;
     let id = rows.first().map(|r| r.uint(0)).transpose()?.unwrap_or(1);
-    let body = serde_json::to_string(command).map_err(|e| CoreError::corrupt("command", e))?;
-    let (body, parts) = if body.len() <= INLINE_BYTES {
-        (body, 0)
+    let (body, parts) = if text.len() <= INLINE_BYTES {
+        (text.to_string(), 0)
     } else {
-        (String::new(), chunk::write(db, Chunks::Commands, id, body.as_bytes())?)
+        (String::new(), chunk::write(db, Chunks::Commands, id, text.as_bytes())?)
     };
     sql::exec(
         db,
@@ -63,8 +72,8 @@ pub fn enqueue(db: &mut impl Sql, key: &str, command: &GatewayCommand) -> Result
     Ok(Enqueued::New)
 }
 
-/// Every waiting command, oldest first, with its key.
-pub fn waiting_commands(db: &mut impl Sql) -> Result<Vec<(String, GatewayCommand)>> {
+/// Every waiting command, oldest first: its key and its frame's text, as stored (never decoded).
+pub fn waiting_commands(db: &mut impl Sql) -> Result<Vec<(String, String)>> {
     let rows = sql::query(db, "SELECT id, key, parts, body FROM command_queue WHERE done = 0 ORDER BY id", &[])?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -72,8 +81,7 @@ pub fn waiting_commands(db: &mut impl Sql) -> Result<Vec<(String, GatewayCommand
             0 => row.text(3)?.to_string(),
             parts => chunk::read(db, Chunks::Commands, row.uint(0)?, parts)?,
         };
-        let command = serde_json::from_str(&body).map_err(|e| CoreError::corrupt("command", e))?;
-        out.push((row.text(1)?.to_string(), command));
+        out.push((row.text(1)?.to_string(), body));
     }
     Ok(out)
 }

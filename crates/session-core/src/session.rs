@@ -32,7 +32,9 @@ const CONFIG: &str = "config";
 /// `link`, write `index` to D1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Output {
-    pub to_gateway: Vec<GatewayCommand>,
+    /// Frames for the gateway, as JSON text: commands encoded once (a queued command is sent as
+    /// it was stored, never decoded back). [`Output::commands`] reads them.
+    pub to_gateway: Vec<String>,
     pub reply: Vec<ServerFrame>,
     pub broadcast: Vec<ServerFrame>,
     /// Continue with [`SessionCore::replay_page`] until it returns `None`.
@@ -65,6 +67,16 @@ impl Output {
 
     fn error(&mut self, code: ErrorCode, message: impl Into<String>, request_id: Option<String>) {
         self.reply.push(ServerFrame::Error { code, message: message.into(), request_id });
+    }
+
+    fn command(&mut self, command: &GatewayCommand) {
+        self.to_gateway.push(codec::encode(command));
+    }
+
+    /// `to_gateway` decoded, for tests and tools (the shell sends the texts as they are; a text
+    /// that does not decode is left out).
+    pub fn commands(&self) -> Vec<GatewayCommand> {
+        self.to_gateway.iter().filter_map(|text| codec::decode_command(text).ok()).collect()
     }
 }
 
@@ -171,11 +183,12 @@ impl<S: Sql> SessionCore<S> {
                 }
             }
             Ok(Accepted::Forward { key, command }) => {
-                if queue::enqueue(&mut self.db, &key, &command)? == Enqueued::New && view.link.up {
-                    if queue::is_fire_and_forget(&command) {
+                let text = codec::encode(&command);
+                if queue::enqueue(&mut self.db, &key, &text)? == Enqueued::New && view.link.up {
+                    if queue::is_fire_and_forget(&key) {
                         queue::remove(&mut self.db, &key)?;
                     }
-                    out.to_gateway.push(command);
+                    out.to_gateway.push(text);
                 }
             }
         }
@@ -199,16 +212,16 @@ impl<S: Sql> SessionCore<S> {
         let mut out = Output::new();
         if !view.facts.created {
             match state::get::<SessionConfig>(&mut self.db, CONFIG)? {
-                Some(config) => out.to_gateway.push(GatewayCommand::Create { config }),
+                Some(config) => out.command(&GatewayCommand::Create { config }),
                 None => out.notes.push("no session config stored: session.create not sent".into()),
             }
         }
-        out.to_gateway.push(GatewayCommand::Attach { after_seq: view.facts.contiguous_seq, batches: true });
-        for (key, command) in queue::waiting_commands(&mut self.db)? {
-            if queue::is_fire_and_forget(&command) {
+        out.command(&GatewayCommand::Attach { after_seq: view.facts.contiguous_seq, batches: true });
+        for (key, text) in queue::waiting_commands(&mut self.db)? {
+            if queue::is_fire_and_forget(&key) {
                 queue::remove(&mut self.db, &key)?;
             }
-            out.to_gateway.push(command);
+            out.to_gateway.push(text);
         }
         self.finish(out, before, now)
     }
@@ -318,7 +331,7 @@ impl<S: Sql> SessionCore<S> {
             return self.finish(out, before, now);
         }
         facts.save(&mut self.db)?;
-        out.to_gateway.push(GatewayCommand::Ack { seq: facts.contiguous_seq });
+        out.command(&GatewayCommand::Ack { seq: facts.contiguous_seq });
         let view = self.view_with(facts, link)?;
         out.broadcast.push(ServerFrame::Events { status: view.status(), events: applied });
         self.finish_with(out, before, now, Some(view))
@@ -355,7 +368,7 @@ impl<S: Sql> SessionCore<S> {
         let mut out = Output::new();
         match step {
             AlarmStep::Nothing => {}
-            AlarmStep::Ping => out.to_gateway.push(GatewayCommand::Ping),
+            AlarmStep::Ping => out.command(&GatewayCommand::Ping),
             AlarmStep::Dial => out.link = LinkAction::Dial,
             AlarmStep::Close => out.link = LinkAction::Close,
         }

@@ -19,7 +19,7 @@ fn batch_text(events: &[EventEnvelope]) -> String {
 }
 
 fn acks(out: &session_core::Output) -> Vec<u64> {
-    out.to_gateway.iter().filter_map(|c| match c { GatewayCommand::Ack { seq } => Some(*seq), _ => None }).collect()
+    out.commands().iter().filter_map(|c| match c { GatewayCommand::Ack { seq } => Some(*seq), _ => None }).collect()
 }
 
 fn broadcast_seqs(out: &session_core::Output) -> Vec<u64> {
@@ -108,7 +108,7 @@ fn a_link_cut_mid_batch_resends_into_a_contiguous_log() {
     assert!(acks(&stray).is_empty() && stray.broadcast.is_empty(), "a gap: nothing acked or shown past 20");
     h.down();
     let up = h.up();
-    assert!(up.to_gateway.contains(&GatewayCommand::Attach { after_seq: 20, batches: true }));
+    assert!(up.commands().contains(&GatewayCommand::Attach { after_seq: 20, batches: true }));
     // The gateway resends everything after 20 as one batch, overlapping what the DO holds.
     let resent = h.core.on_gateway_text(&batch_text(&all[20..]), h.now).unwrap();
     assert_eq!(acks(&resent), vec![last]);

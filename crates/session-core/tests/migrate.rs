@@ -91,7 +91,7 @@ fn the_v2_tables_work_after_migrating() {
     let next = events.len() as u64 + 1;
     let big = env(next, tool_result("toolu_9", serde_json::json!("x".repeat(3 * 1024 * 1024))));
     let out = core.on_gateway_frame(shared_types::GatewayFrame::Event(big.clone()), T0).unwrap();
-    assert!(out.to_gateway.contains(&shared_types::GatewayCommand::Ack { seq: next }));
+    assert!(out.commands().contains(&shared_types::GatewayCommand::Ack { seq: next }));
     assert_eq!(log::get(core.sql(), next).unwrap(), Some(big));
     assert!(core.pending().unwrap().is_empty());
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use session_core::{CoreConfig, LinkAction, Output};
+use session_core::{CoreConfig, LinkAction, Output, Sql};
 use shared_types::gateway::{RunnerState, Scope};
 use shared_types::{codec, ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, ServerFrame, SessionStatus};
 
@@ -21,7 +21,7 @@ fn broadcast_seqs(out: &Output) -> Vec<u64> {
 }
 
 fn acks(out: &Output) -> Vec<u64> {
-    out.to_gateway
+    out.commands()
         .iter()
         .filter_map(|c| match c {
             GatewayCommand::Ack { seq } => Some(*seq),
@@ -39,11 +39,11 @@ fn a_new_session_dials_creates_then_attaches() {
     let mut h = Harness::new();
     assert_eq!(h.core.status().unwrap(), SessionStatus::Starting);
     let out = h.up();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Create { config: config() }, GatewayCommand::Attach { after_seq: 0, batches: true }]);
+    assert_eq!(out.commands(), vec![GatewayCommand::Create { config: config() }, GatewayCommand::Attach { after_seq: 0, batches: true }]);
     h.events([env(1, created()), env(2, runner(RunnerState::Idle))]);
     h.down();
     let out = h.up();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }], "created: no second create");
+    assert_eq!(out.commands(), vec![GatewayCommand::Attach { after_seq: 2, batches: true }], "created: no second create");
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn gaps_duplicates_and_out_of_order_delivery_apply_in_seq_order() {
     // A reconnect attaches after the contiguous seq, not after the highest seq seen.
     h.event(env(9, assistant("m", "early")));
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 6, batches: true }]);
+    assert_eq!(h.up().commands(), vec![GatewayCommand::Attach { after_seq: 6, batches: true }]);
 }
 
 #[test]
@@ -118,12 +118,12 @@ fn the_first_answer_wins() {
     h.events([env(1, created()), env(2, runner(RunnerState::Running)), env(3, request("toolu_1"))]);
     let first = h.client_as("ada", json!({"type": "tool.approve", "tool_call_id": "toolu_1", "scope": "session", "grant": 1, "request_id": "tool:toolu_1"}));
     assert_eq!(
-        first.to_gateway,
+        first.commands(),
         vec![GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Session, grant: Some(1), by: Some("ada".into()) }],
         "the chosen session grant reaches the gateway"
     );
     let second = h.client_as("bob", json!({"type": "tool.deny", "tool_call_id": "toolu_1", "reason": "no", "request_id": "tool:toolu_1"}));
-    assert!(second.to_gateway.is_empty());
+    assert!(second.commands().is_empty());
     match &second.reply[..] {
         [ServerFrame::Error { code: ErrorCode::UnknownToolCall, message, request_id }] => {
             assert!(message.contains("ada"), "{message}");
@@ -152,7 +152,7 @@ fn questions_take_answers_and_tools_take_approvals() {
     assert_eq!(error_code(&empty), Some(ErrorCode::InvalidInput));
     let out = h.client(json!({"type": "question.answer", "tool_call_id": "toolu_q", "answers": answers()}));
     assert_eq!(
-        out.to_gateway,
+        out.commands(),
         vec![GatewayCommand::Answer { tool_call_id: "toolu_q".into(), answers: answers(), by: Some("ada".into()) }]
     );
     let again = h.client_as("bob", json!({"type": "question.answer", "tool_call_id": "toolu_q", "answers": answers()}));
@@ -176,14 +176,14 @@ fn bad_input_gets_a_clear_error_and_changes_nothing() {
     for (frame, code) in cases {
         let out = h.client(frame.clone());
         assert_eq!(error_code(&out), Some(code), "{frame}");
-        assert!(out.to_gateway.is_empty(), "{frame}");
+        assert!(out.commands().is_empty(), "{frame}");
     }
     let huge = "x".repeat(session_core::commands::MAX_MESSAGE_BYTES + 1);
     let out = h.client(json!({"type": "message", "client_id": "c-2", "content": [{"type": "text", "text": huge}], "request_id": "r-9"}));
     assert!(matches!(&out.reply[..], [ServerFrame::Error { code: ErrorCode::InvalidInput, request_id: Some(r), .. }] if r == "r-9"));
     assert_eq!(h.core.sql().connection().query_row("SELECT COUNT(*) FROM command_queue", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
     assert_eq!(h.client(json!({"type": "ping"})).reply, vec![ServerFrame::Pong]);
-    assert_eq!(h.client(message("c-3", "fine")).to_gateway.len(), 1);
+    assert_eq!(h.client(message("c-3", "fine")).commands().len(), 1);
 }
 
 #[test]
@@ -207,9 +207,9 @@ fn commands_made_while_the_link_is_down_are_queued_durably_and_sent_once() {
     h.tick(1_000);
     h.down();
     let out = h.client(message("c-1", "run the tests"));
-    assert!(out.to_gateway.is_empty());
+    assert!(out.commands().is_empty());
     assert_eq!(out.alarm, Some(h.now + 1_000), "a queued command needs the link: redial after the backoff");
-    assert!(h.client(message("c-1", "run the tests")).to_gateway.is_empty(), "a resend is not doubled");
+    assert!(h.client(message("c-1", "run the tests")).commands().is_empty(), "a resend is not doubled");
     h.client(json!({"type": "interrupt"}));
     h.client(json!({"type": "interrupt"}));
 
@@ -218,20 +218,42 @@ fn commands_made_while_the_link_is_down_are_queued_durably_and_sent_once() {
     let out = h.up();
     let expected_message =
         GatewayCommand::Message { client_id: "c-1".into(), content: vec![ContentBlock::text("run the tests")] };
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message.clone(), GatewayCommand::Interrupt]);
+    assert_eq!(out.commands(), vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message.clone(), GatewayCommand::Interrupt]);
+    assert_eq!(
+        out.to_gateway,
+        [GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message.clone(), GatewayCommand::Interrupt].map(|c| codec::encode(&c)),
+        "each command's frame byte for byte as the codec writes it"
+    );
 
     // The link drops before the runner confirms: the message (not the interrupt) goes again,
     // and the runner's `client_id` keeps it from doubling there.
     h.tick(1_000);
     h.down();
     h.tick(1_000);
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message]);
+    assert_eq!(h.up().commands(), vec![GatewayCommand::Attach { after_seq: 2, batches: true }, expected_message]);
     h.event(env(3, user("c-1", "run the tests")));
     h.tick(1_000);
     h.down();
     h.tick(1_000);
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
-    assert!(h.client(message("c-1", "run the tests")).to_gateway.is_empty(), "a confirmed message is never resent");
+    assert_eq!(h.up().commands(), vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
+    assert!(h.client(message("c-1", "run the tests")).commands().is_empty(), "a confirmed message is never resent");
+}
+
+#[test]
+fn a_queued_command_is_sent_as_it_was_stored_never_decoded_back() {
+    let mut h = Harness::new();
+    h.up();
+    h.events([env(1, created()), env(2, runner(RunnerState::Idle))]);
+    h.tick(1_000);
+    h.down();
+    assert!(h.client(message("c-1", "run the tests")).to_gateway.is_empty());
+    // A stored text that this code would write differently (key order, spacing), as an older
+    // version might have: the queue sends it as it is, byte for byte.
+    let stored = r#"{ "content":[{"type":"text","text":"run the tests"}], "client_id":"c-1", "type":"session.message" }"#;
+    h.core.sql().exec("UPDATE command_queue SET body = ? WHERE key = 'msg:c-1'", &[stored.into()]).unwrap();
+    h.tick(1_000);
+    let out = h.up();
+    assert_eq!(out.to_gateway, vec![codec::encode(&GatewayCommand::Attach { after_seq: 2, batches: true }), stored.to_string()]);
 }
 
 #[test]
@@ -243,7 +265,7 @@ fn a_full_queue_refuses_instead_of_dropping() {
     }
     assert_eq!(error_code(&h.client(message("c-3", "hi"))), Some(ErrorCode::RateLimited));
     let out = h.up();
-    assert_eq!(out.to_gateway.len(), 2 + 3, "create, attach and the three queued messages");
+    assert_eq!(out.commands().len(), 2 + 3, "create, attach and the three queued messages");
 }
 
 #[test]
@@ -261,7 +283,7 @@ fn status_and_pending_survive_hibernation() {
     assert_eq!(error_code(&again), Some(ErrorCode::UnknownToolCall), "the first answer is remembered");
     let out = h.up();
     assert_eq!(out.status, SessionStatus::AwaitingApproval);
-    assert!(out.to_gateway.contains(&GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Once, grant: None, by: Some("ada".into()) }));
+    assert!(out.commands().contains(&GatewayCommand::ToolApprove { tool_call_id: "toolu_1".into(), scope: Scope::Once, grant: None, by: Some("ada".into()) }));
     assert_eq!(h.event(env(5, resolved("toolu_1", "ada"))).status, SessionStatus::AwaitingAnswer);
 }
 
@@ -272,7 +294,7 @@ fn heartbeats_silence_and_backoff_drive_the_link() {
     h.up();
     h.events([env(1, created()), env(2, runner(RunnerState::Running))]);
     let out = h.core.on_alarm(t0 + 15_000).unwrap();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Ping]);
+    assert_eq!(out.commands(), vec![GatewayCommand::Ping]);
     assert_eq!(out.alarm, Some(t0 + 30_000));
     // A pong keeps the link alive past 45 s from the start.
     h.core.on_gateway_text(r#"{"type":"pong"}"#, t0 + 30_001).unwrap();
@@ -333,7 +355,7 @@ fn the_sessions_index_is_written_on_status_changes_and_on_the_heartbeat_alarm() 
     }
     // the heartbeat's alarm brings the row up to date
     let out = h.core.on_alarm(t0 + 15_000).unwrap();
-    assert_eq!(out.to_gateway, vec![GatewayCommand::Ping]);
+    assert_eq!(out.commands(), vec![GatewayCommand::Ping]);
     assert_eq!(out.index.map(|r| r.last_seq), Some(99), "the alarm writes the row that waited");
     let out = h.core.on_alarm(t0 + 16_000).unwrap();
     assert!(out.index.is_none(), "nothing new: nothing written");

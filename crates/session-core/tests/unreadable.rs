@@ -10,7 +10,7 @@ use shared_types::gateway::RunnerState;
 use shared_types::{codec, GatewayCommand, GatewayEvent, ServerFrame, SessionStatus, MAX_FRAME_BYTES};
 
 fn acks(out: &Output) -> Vec<u64> {
-    out.to_gateway
+    out.commands()
         .iter()
         .filter_map(|c| match c {
             GatewayCommand::Ack { seq } => Some(*seq),
@@ -80,7 +80,7 @@ fn an_unknown_variant_between_two_valid_events_is_stored_acked_and_shown() {
     assert!(again.notes.is_empty() && again.broadcast.is_empty() && acks(&again).is_empty(), "{again:?}");
     // A reconnect attaches after it.
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
+    assert_eq!(h.up().commands(), vec![GatewayCommand::Attach { after_seq: 3, batches: true }]);
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn a_storage_failure_leaves_the_event_unacked_and_the_resend_is_taken() {
     assert_eq!(h.core.contiguous_seq().unwrap(), 1, "nothing was counted");
     // The gateway resends from the last ack once the link is back.
     h.down();
-    assert_eq!(h.up().to_gateway, vec![GatewayCommand::Attach { after_seq: 1, batches: true }]);
+    assert_eq!(h.up().commands(), vec![GatewayCommand::Attach { after_seq: 1, batches: true }]);
     let out = text(&mut h, future);
     assert_eq!(acks(&out), vec![2]);
     unknown_at(&broadcast(&out), 2);

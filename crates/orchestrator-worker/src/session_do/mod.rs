@@ -35,7 +35,7 @@ use std::rc::Rc;
 
 use session_core::{CoreError, LinkAction, Output, Replay, SessionCore};
 use shared_types::api::{CreateSession, Created, EndSockets, EventsPage, SessionState, SocketsClosed};
-use shared_types::{codec, ClientCommand, ClientFrame, ErrorBody, ErrorCode, EventEnvelope, ServerFrame};
+use shared_types::{ClientCommand, ClientFrame, ErrorBody, ErrorCode, EventEnvelope, ServerFrame};
 use worker::*;
 
 use gateway::Dialled;
@@ -389,9 +389,10 @@ impl Shell {
         }
     }
 
-    /// Sends the core's commands on the open link. `false` when the socket refused one (it is
-    /// broken; the link is closed and redialled, and the queue resends what was not confirmed).
-    fn send_to_gateway(&self, commands: &[shared_types::GatewayCommand]) -> bool {
+    /// Sends the core's commands (JSON text, encoded by the core or stored in its queue) on the
+    /// open link. `false` when the socket refused one (it is broken; the link is closed and
+    /// redialled, and the queue resends what was not confirmed).
+    fn send_to_gateway(&self, commands: &[String]) -> bool {
         if commands.is_empty() {
             return true;
         }
@@ -401,7 +402,7 @@ impl Shell {
             return true;
         };
         for command in commands {
-            if let Err(e) = ws.send_with_str(codec::encode(command)) {
+            if let Err(e) = ws.send_with_str(command) {
                 console_warn!("the gateway link refused a frame ({e}): closing it");
                 return false;
             }
