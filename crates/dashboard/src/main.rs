@@ -106,8 +106,10 @@ fn App() -> impl IntoView {
                     >
                         <a href="/users" data-testid="nav-users" class:on=move || route.get() == Route::Users>"Users"</a>
                     </Show>
-                    <button class="link-btn" data-testid="logout" on:click=move |_| auth::logout()>
-                        {move || match auth.get() { Auth::SignedIn(me) => format!("Log out {}", me.name), _ => String::new() }}
+                    <button class="link-btn logout" data-testid="logout" on:click=move |_| auth::logout()
+                        title=move || match auth.get() { Auth::SignedIn(me) => format!("Log out {}", me.name), _ => String::new() }>
+                        <span>"Log out"</span>" "
+                        <span class="who">{move || match auth.get() { Auth::SignedIn(me) => me.name, _ => String::new() }}</span>
                     </button>
                 </nav>
             </Show>

@@ -1,5 +1,5 @@
 //! Auth over HTTP against `wrangler dev` with a real local D1: sign-up (first is admin, then
-//! closed), admin-created users, login/logout, the cookie's flags, validation errors, and the
+//! closed; `GET /api/auth/setup` says which), admin-created users, login/logout, the cookie's flags, validation errors, and the
 //! cost of a login (PBKDF2 at 100,000 iterations).
 //!
 //! `#[ignore]`: needs the built Worker and wrangler; scripts/test.sh runs it in its E2E phase.
@@ -23,6 +23,10 @@ fn sign_up_login_logout_and_admin_users() {
     w.post("/api/auth/signup", None, &credentials("has space", PASSWORD)).expect_error(400, "invalid_input");
     w.get("/api/me", None).expect_error(401, "unauthorized");
 
+    // set-up is open while there is no user (the dashboard then opens on set-up)
+    let r = w.get("/api/auth/setup", None);
+    assert_eq!((r.status, r.body.as_str()), (200, r#"{"setup_open":true}"#));
+
     // the first sign-up needs the operator's set-up code: without it, or with a wrong one, 403
     // and nothing is created
     w.post("/api/auth/signup", None, &credentials("mallory", PASSWORD)).expect_error(403, "forbidden");
@@ -44,6 +48,8 @@ fn sign_up_login_logout_and_admin_users() {
 
     // then sign-up is closed, set-up code or not
     w.post("/api/auth/signup", None, &signup_body("mallory", PASSWORD)).expect_error(403, "forbidden");
+    let r = w.get("/api/auth/setup", None);
+    assert_eq!((r.status, r.body.as_str()), (200, r#"{"setup_open":false}"#), "set-up closed once the admin exists");
 
     // the admin creates users; a taken name (any case) is 409; a non-admin cannot create
     let r = w.post("/api/admin/users", Some(&alice), &credentials("bob", PASSWORD));

@@ -51,6 +51,7 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
     }
     match (req.method(), segments.as_slice()) {
         (Method::Get, ["health"] | ["api", "health"]) => Ok(json_response(200, &health())),
+        (Method::Get, ["api", "auth", "setup"]) => auth::setup_state(env).await,
         (Method::Post, ["api", "auth", "signup"]) => auth::signup(req, env).await,
         (Method::Post, ["api", "auth", "login"]) => auth::login(req, env).await,
         (Method::Post, ["api", "auth", "logout"]) => auth::logout(req, env).await,

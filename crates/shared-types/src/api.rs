@@ -20,6 +20,7 @@
 //! | route | request | answer |
 //! |---|---|---|
 //! | `GET /health` (Worker and gateway) | | [`Health`] |
+//! | `GET /api/auth/setup` | | [`SetupState`] |
 //! | `POST /api/auth/signup` | [`SignUp`] | 201 [`UserAnswer`] |
 //! | `POST /api/auth/login` | [`Credentials`] | [`UserAnswer`] |
 //! | `POST /api/auth/logout` | `{}` | [`Done`] |
@@ -94,6 +95,14 @@ pub struct SignUp {
     /// malformed body: the person needs to be told about the code, not about JSON.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub setup_code: Option<String>,
+}
+
+/// `GET /api/auth/setup`: whether set-up is still open (no user exists yet), so that a fresh
+/// deployment's dashboard opens on set-up rather than on "Log in". Open to anyone: it says no
+/// more than a sign-up attempt would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SetupState {
+    pub setup_open: bool,
 }
 
 /// `POST /api/admin/users`: an admin adds a user.

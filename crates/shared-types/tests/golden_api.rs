@@ -114,6 +114,7 @@ fn every_body() -> Vec<Golden> {
             SignUp { name: "ada".into(), password: "correct horse battery".into(), setup_code: Some("7f3a-91c2".into()) },
         ),
         golden("sign_up.no_code", &[], SignUp { name: "ada".into(), password: "correct horse battery".into(), setup_code: None }),
+        golden("setup_state", &["SetupState"], SetupState { setup_open: true }),
         golden("new_user", &["NewUser"], NewUser { name: "bob".into(), password: "another long one".into(), is_admin: false }),
         strict(golden(
             "password_change",

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
-use shared_types::api::{Credentials, NewUser, PasswordChange, SignUp, UserChange};
+use shared_types::api::{Credentials, NewUser, PasswordChange, SetupState, SignUp, UserChange};
 use crate::auth::Auth;
 use crate::{auth, route};
 
@@ -54,6 +54,13 @@ pub fn Login() -> impl IntoView {
     let submit = on_submit(busy, error, move || {
         let (n, p) = (name.get_untracked(), password.get_untracked());
         Ok(async move { log_in(&n, &p).await })
+    });
+    // A deployment with no user yet has no one to log in: it opens on set-up instead.
+    spawn_local(async {
+        let open = matches!(api::get::<SetupState>("/api/auth/setup").await, Ok(s) if s.setup_open);
+        if open && auth::use_auth().get_untracked() == Auth::SignedOut {
+            route::redirect("/setup");
+        }
     });
     view! {
         <section class="page narrow" data-testid="login">

@@ -1,11 +1,13 @@
-//! `POST /api/auth/signup`, `/login`, `/logout`, `/password`, `GET /api/me`,
+//! `GET /api/auth/setup`, `POST /api/auth/signup`, `/login`, `/logout`, `/password`, `GET /api/me`,
 //! `POST /api/admin/users`, `PATCH /api/admin/users/:name`.
 //!
 //! Ending a login also ends its open session sockets: logout closes that login's, a password
 //! change every other login's, disabling a user all of theirs ([`end_sockets`]).
 
 use percent_encoding::percent_decode_str;
-use shared_types::api::{Credentials, Done, EndSockets, NewUser, PasswordChange, SignUp, UserAnswer, UserChange, UserChanged};
+use shared_types::api::{
+    Credentials, Done, EndSockets, NewUser, PasswordChange, SetupState, SignUp, UserAnswer, UserChange, UserChanged,
+};
 use subtle::ConstantTimeEq;
 use worker::{Env, Request, Response};
 
@@ -17,6 +19,13 @@ use crate::auth::users::{self, Creation};
 use crate::auth::{login_session, rate_limit, require_login, require_user};
 use crate::d1;
 use crate::session_stub::end_sockets;
+
+/// Whether set-up is open (no user exists yet): the dashboard then opens on set-up. Anyone may
+/// ask; the answer says no more than a sign-up attempt would.
+pub async fn setup_state(env: &Env) -> Result<Response, ApiError> {
+    let setup_open = !users::any(&d1::database(env)?).await?;
+    Ok(json_response(200, &SetupState { setup_open }))
+}
 
 /// The first sign-up becomes the admin and is signed in, and only with the operator's one-time
 /// set-up code (the `SETUP_CODE` secret): without it anyone who reached a fresh deployment first
