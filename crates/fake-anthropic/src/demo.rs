@@ -14,7 +14,7 @@
 //! | step | the model says | and calls |
 //! |---|---|---|
 //! | [`Step::Read`] | it will look at the project first | `Read README.md` |
-//! | [`Step::Edit`] | what it will change | `Edit README.md`: a description and a *Getting started* section (an earlier demo's section gets a line instead; a README it could not read is created) |
+//! | [`Step::Edit`] | what it will change | `Edit README.md`: a description and a "Getting started" section (an earlier demo's section gets a line instead; a README it could not read is created) |
 //! | [`Step::Check`] | the edit is in (or was declined, quoting why) | `Bash git diff --stat` (`git status --short` after a declined edit) |
 //! | [`Step::Ask`] | what the command printed (or that it was declined) | `AskUserQuestion` "What should I do next?" |
 //! | [`Step::Summary`] | a summary of every step and the answer | (ends the turn) |
@@ -197,10 +197,10 @@ fn plan_edit(read: Option<&Call>, project: &str) -> (String, String, String) {
     let non_empty = || lines.iter().filter(|l| !l.trim().is_empty());
     if !lines.iter().any(|l| l.trim() == SECTION) {
         let Some(title) = non_empty().next() else {
-            let text = format!("{FILE} is empty. I'll give it a title, a description and a *Getting started* section.");
+            let text = format!("{FILE} is empty. I'll give it a title, a description and a “Getting started” section.");
             return (text, String::new(), format!("# {project}\n\n{intro}\n"));
         };
-        let text = "The README is only a title. I'll add a short description and a *Getting started* section so a newcomer knows what to do.".to_string();
+        let text = "The README is only a title. I'll add a short description and a “Getting started” section so a newcomer knows what to do.".to_string();
         return (text, title.clone(), format!("{title}\n\n{intro}"));
     }
     // An earlier demo added the section: add one line to it, different every time (so the old
@@ -210,7 +210,7 @@ fn plan_edit(read: Option<&Call>, project: &str) -> (String, String, String) {
         .filter(|l| l.starts_with("- Reviewed again"))
         .count();
     let last = non_empty().next_back().cloned().unwrap_or_default();
-    let text = "The README already has a *Getting started* section from an earlier run. I'll add a line to it.".to_string();
+    let text = "The README already has a “Getting started” section from an earlier run. I'll add a line to it.".to_string();
     let new = format!(
         "{last}\n- Reviewed again from Duraclaw (pass {}).",
         passes + 2
@@ -309,7 +309,17 @@ fn summary(turn: &Turn) -> String {
         Err(why) => format!("- Tried to read `{FILE}`: {why}.\n"),
     });
     out.push_str(&match outcome(call(1)) {
-        Ok(_) => format!("- **Edited** `{FILE}`: a short description and a *Getting started* section.\n"),
+        Ok(_) => {
+            let field = |k: &str| call(1).and_then(|c| c.input.get(k)).and_then(Value::as_str).unwrap_or("");
+            let what = if field("old_string").is_empty() {
+                "created it with a description and a “Getting started” section"
+            } else if field("new_string").contains(SECTION) {
+                "added a short description and a “Getting started” section"
+            } else {
+                "added a line to its “Getting started” section"
+            };
+            format!("- **Edited** `{FILE}`: {what}.\n")
+        }
         Err(why) => format!("- Proposed an edit to `{FILE}`; it did not go through ({why}), so the file is unchanged.\n"),
     });
     let command = command_of(call(2));
@@ -324,7 +334,7 @@ fn summary(turn: &Turn) -> String {
     });
     out.push_str(&match outcome(call(3)) {
         Ok(text) => match answer(&text) {
-            Some(a) => format!("- **Asked** what's next: you chose *{a}*.\n"),
+            Some(a) => format!("- **Asked** what's next: you chose “{a}”.\n"),
             None => "- **Asked** what's next; I could not read the answer.\n".into(),
         },
         Err(why) => format!("- Asked what's next; no answer came ({why}).\n"),

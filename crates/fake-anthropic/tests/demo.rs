@@ -75,7 +75,7 @@ fn read_call() -> (&'static str, Value, &'static str, bool) {
 fn edit_call(result: &'static str, is_error: bool) -> (&'static str, Value, &'static str, bool) {
     (
         "Edit",
-        json!({"file_path": format!("{CWD}/README.md"), "old_string": "# demo", "new_string": "# demo\n\nmore"}),
+        json!({"file_path": format!("{CWD}/README.md"), "old_string": "# demo", "new_string": format!("# demo\n\n{SECTION}")}),
         result,
         is_error,
     )
@@ -338,12 +338,43 @@ fn the_summary_ends_the_turn_with_every_step_and_the_answer() {
     assert_eq!((tool, stop), (None, "end_turn"));
     for part in [
         "**Read** `README.md` (1 line)",
-        "**Edited** `README.md`",
+        "**Edited** `README.md`: added a short description",
         "**Ran** `git diff --stat`: 1 file changed, 7 insertions(+).",
-        "you chose *Add a check script*",
+        "you chose “Add a check script”",
         "keyless demo",
     ] {
         assert!(text.contains(part), "{part:?} missing from {text}");
+    }
+
+    // a later run's edit added one line; a README that could not be read was created
+    for (old, new, said) in [
+        (
+            "- x",
+            "- x\n- Reviewed again",
+            "added a line to its “Getting started” section",
+        ),
+        ("", "# demo", "created it"),
+    ] {
+        let edit = (
+            "Edit",
+            json!({"old_string": old, "new_string": new}),
+            EDITED,
+            false,
+        );
+        let t = turn(
+            "go",
+            &[
+                read_call(),
+                edit,
+                ask_call(ANSWERED, false),
+                ask_call(ANSWERED, false),
+            ],
+        );
+        let (text, _, _) = respond(&t);
+        assert!(
+            text.contains(&format!("**Edited** `README.md`: {said}")),
+            "{said:?} missing from {text}"
+        );
     }
 
     // everything declined: the summary says so, step by step

@@ -325,9 +325,9 @@ async fn the_demo_plays_on_the_real_cli_read_edit_bash_question_summary() {
     let text = result["result"].as_str().unwrap_or_default();
     for part in [
         "**Read** `README.md` (1 line)",
-        "**Edited** `README.md`",
+        "**Edited** `README.md`: added a short description",
         "**Ran** `git diff --stat`: 1 file changed",
-        "you chose *Commit the change*",
+        "you chose “Commit the change”",
     ] {
         assert!(
             text.contains(part),
@@ -388,7 +388,7 @@ async fn a_denied_demo_edit_leaves_the_file_and_the_demo_goes_on() {
         "{text}"
     );
     assert!(
-        text.contains("`git status --short`") && text.contains("you chose *Nothing for now*"),
+        text.contains("`git status --short`") && text.contains("you chose “Nothing for now”"),
         "{text}"
     );
     assert_eq!(
