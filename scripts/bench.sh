@@ -28,7 +28,7 @@ for what in "${WHICH[@]}"; do
       step "bench: session end to end" cargo run -q -p e2e --release --bin bench ;;
     dashboard)
       step "build wasm" "$REPO_ROOT/scripts/build-wasm.sh"
-      step "build cc-gateway and fake-anthropic (release)" cargo build -q --release -p cc-gateway -p fake-anthropic
+      step "build cc-gateway and the stack launcher (release)" cargo build -q --release -p cc-gateway -p e2e --bin cc-gateway --bin stack
       STACK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-bench.XXXXXX")"
       STACK_END_RUNNERS=1
       step "start the system (fake model)" start_stack "$STACK_DIR/run" "$STACK_DIR/projects" "$REPO_ROOT/target/release" 1

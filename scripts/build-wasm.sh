@@ -99,6 +99,24 @@ cargo_worker() {
 STEP_HINT="a compile error in crates/orchestrator-worker, or the toolchain: re-run scripts/setup.sh"
 step "cargo build orchestrator-worker (wasm32, $PROFILE)" cargo_worker
 
+# ---------------------------------------------------------------------------------------------
+# the dashboard
+# ---------------------------------------------------------------------------------------------
+DASH_SRC="$REPO_ROOT/crates/dashboard"
+DASH_RAW="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/dashboard.wasm"
+DASH_OUT="$OUT/dashboard"
+
+cargo_dashboard() {
+  wasm_env cargo build -p dashboard --bin dashboard ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown
+}
+STEP_HINT="a compile error in crates/dashboard, or the toolchain: re-run scripts/setup.sh"
+step "cargo build dashboard (wasm32, $PROFILE)" cargo_dashboard
+
+# worker-build and wasm-bindgen: scripts/setup.sh builds them in the background on a fresh
+# machine; wait for them here, after both cargo builds.
+STEP_HINT="see $DURACLAW_CACHE/cargo-tools.log"
+step "cargo tools (worker-build, wasm-bindgen)" install_cargo_tools
+
 worker_build() {
   local stamp
   stamp="$(sha256sum "$WORKER_WASM" | cut -c1-16) $("$WORKER_BUILD_BIN" --version) $SCRIPT_HASH"
@@ -126,18 +144,6 @@ worker_build() {
 STEP_HINT="worker-build failed: check WASM_BINDGEN_BIN/ESBUILD_BIN/WASM_OPT_BIN in $DURACLAW_CACHE/env.sh (re-run scripts/setup.sh)"
 step "worker-build -> build/index.js" worker_build
 
-# ---------------------------------------------------------------------------------------------
-# the dashboard
-# ---------------------------------------------------------------------------------------------
-DASH_SRC="$REPO_ROOT/crates/dashboard"
-DASH_RAW="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/dashboard.wasm"
-DASH_OUT="$OUT/dashboard"
-
-cargo_dashboard() {
-  wasm_env cargo build -p dashboard --bin dashboard ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown
-}
-STEP_HINT="a compile error in crates/dashboard, or the toolchain: re-run scripts/setup.sh"
-step "cargo build dashboard (wasm32, $PROFILE)" cargo_dashboard
 
 dashboard_assets() {
   local stamp static_hash

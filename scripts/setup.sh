@@ -119,42 +119,28 @@ step "node tools work" do_check_node_tools
 # ---------------------------------------------------------------------------------------------
 # 3. cargo tools: worker-build, wasm-bindgen-cli (exactly the Cargo.lock version)
 # ---------------------------------------------------------------------------------------------
-CARGO_ROOT="$CACHE/cargo"
-WORKER_BUILD_VERSION=0.8.7
-WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$REPO_ROOT/Cargo.lock")"
-[ -n "$WASM_BINDGEN_VERSION" ] || die "no wasm-bindgen in Cargo.lock"
-
-# The native (rustup) cargo builds the tools; fall back to Debian's.
-HOST_CARGO="$(command -v cargo || echo /usr/bin/cargo)"
-
-do_worker_build() {
-  local have
-  have="$("$CARGO_ROOT/bin/worker-build" --version 2>/dev/null || true)"
-  if [ "$have" = "$WORKER_BUILD_VERSION" ]; then log "    worker-build $have present"; return 0; fi
-  log "    installing worker-build $WORKER_BUILD_VERSION (about 3 min on 2 cores)"
-  "$HOST_CARGO" install worker-build --version "$WORKER_BUILD_VERSION" --locked --root "$CARGO_ROOT" \
-    >"$CACHE/cargo-install-worker-build.log" 2>&1 || {
-    tail -n 30 "$CACHE/cargo-install-worker-build.log" >&2
-    return 1
-  }
+# They take minutes to compile on a fresh machine and only the wasm post-processing needs them,
+# so they build in the background (lib.sh install_cargo_tools: both in one shared target dir, at
+# opt-level 1) while the native tests and the wasm cargo builds run; scripts/build-wasm.sh waits
+# for them just before worker-build, with progress. DURACLAW_SETUP_FOREGROUND=1 builds them here.
+do_cargo_tools() {
+  if cargo_tools_ok; then
+    log "    worker-build $WORKER_BUILD_VERSION and wasm-bindgen $(wasm_bindgen_wanted) present"
+    return 0
+  fi
+  if [ "${DURACLAW_SETUP_FOREGROUND:-}" = 1 ]; then
+    install_cargo_tools
+    return
+  fi
+  mkdir -p "$DURACLAW_ARTIFACTS"
+  # Its own session, so that it outlives this script; the caller's cleanup ends it by this pid
+  # file if the run stops before it is done.
+  setsid bash -c '. "$1/scripts/lib.sh" && install_cargo_tools' _ "$REPO_ROOT" \
+    >"$CACHE/cargo-tools.out" 2>&1 </dev/null &
+  echo $! >"$DURACLAW_ARTIFACTS/cargo-tools.pid"
+  log "    building in the background (log $CACHE/cargo-tools.log); scripts/build-wasm.sh waits for them"
 }
-STEP_HINT="see $CACHE/cargo-install-worker-build.log"
-step "cargo tool: worker-build $WORKER_BUILD_VERSION" do_worker_build
-
-do_wasm_bindgen() {
-  local have
-  have="$("$CARGO_ROOT/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}' || true)"
-  if [ "$have" = "$WASM_BINDGEN_VERSION" ]; then log "    wasm-bindgen $have present"; return 0; fi
-  log "    installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (have: ${have:-none}; about 3 min)"
-  # Not --locked: the locked dependency set of wasm-bindgen-cli holds a yanked crate.
-  "$HOST_CARGO" install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force --root "$CARGO_ROOT" \
-    >"$CACHE/cargo-install-wasm-bindgen.log" 2>&1 || {
-    tail -n 30 "$CACHE/cargo-install-wasm-bindgen.log" >&2
-    return 1
-  }
-}
-STEP_HINT="see $CACHE/cargo-install-wasm-bindgen.log"
-step "cargo tool: wasm-bindgen-cli $WASM_BINDGEN_VERSION (= Cargo.lock)" do_wasm_bindgen
+step "cargo tools: worker-build $WORKER_BUILD_VERSION, wasm-bindgen-cli $(wasm_bindgen_wanted)" do_cargo_tools
 
 # ---------------------------------------------------------------------------------------------
 # 4. wasm32 toolchain
@@ -224,22 +210,22 @@ do_env() {
 export DURACLAW_CACHE="$CACHE"
 export DURACLAW_NPM="$NPM_DIR"
 # node 22 first (wrangler needs >= 22.12), then the npm tools and the cargo tools
-case ":\$PATH:" in *":$NODE22_BIN:"*) ;; *) export PATH="$NODE22_BIN:$NPM_BIN:$CARGO_ROOT/bin:\$PATH" ;; esac
+case ":\$PATH:" in *":$NODE22_BIN:"*) ;; *) export PATH="$NODE22_BIN:$NPM_BIN:$CARGO_TOOLS_ROOT/bin:\$PATH" ;; esac
 export CLAUDE_BIN="$NPM_BIN/claude"
 export CHROMIUM="$CHROMIUM_BIN"
 export WRANGLER_SEND_METRICS=false
 export CLOUDFLARE_CF_FETCH_ENABLED=false
 # worker-build's overrides (it would download these otherwise)
-export WASM_BINDGEN_BIN="$CARGO_ROOT/bin/wasm-bindgen"
+export WASM_BINDGEN_BIN="$CARGO_TOOLS_ROOT/bin/wasm-bindgen"
 export ESBUILD_BIN="$NPM_DIR/node_modules/@esbuild/linux-x64/bin/esbuild"
 export WASM_OPT_BIN="$NPM_BIN/wasm-opt"
-export WORKER_BUILD_BIN="$CARGO_ROOT/bin/worker-build"
+export WORKER_BUILD_BIN="$CARGO_TOOLS_ROOT/bin/worker-build"
 # the wasm32 toolchain (scripts/build-wasm.sh applies these to its own commands only: they must
 # not leak into native cargo builds)
 export DURACLAW_WASM_MODE="$WASM_MODE"
 export DURACLAW_WASM_BIN_DIR="$([ "$WASM_MODE" = debian ] && echo "$WASM_BIN_DIR")"
 export DURACLAW_WASM_LINKER="$WASM_LINKER"
-export DURACLAW_WASM_BINDGEN_VERSION="$WASM_BINDGEN_VERSION"
+export DURACLAW_WASM_BINDGEN_VERSION="$(wasm_bindgen_wanted)"
 EOF
   mv "$f.tmp" "$f"
   log "    wrote $f"

@@ -142,10 +142,10 @@ E2E_STEPS=(
 STACK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/duraclaw-stack.XXXXXX")"
 STACK_END_RUNNERS=1
 STEP_HINT="logs in $DURACLAW_ARTIFACTS"
-step "build cc-gateway and fake-anthropic" cargo build -q -p cc-gateway -p fake-anthropic
+step "build cc-gateway and the stack launcher" cargo build -q -p cc-gateway -p e2e --bin cc-gateway --bin stack
 step "start the system (fake model, gateway, wrangler dev)" start_stack "$STACK_DIR/run" "$STACK_DIR/projects" "$REPO_ROOT/target/debug" 1
 export DURACLAW_BASE_URL="$WRANGLER_URL" DURACLAW_STACK_URL="$STACK_URL" DURACLAW_SETUP_CODE="$STACK_SETUP_CODE"
-log "    $WRANGLER_URL (pid $WRANGLER_PID, log ${WRANGLER_LOG#"$REPO_ROOT"/})"
+log "    $WRANGLER_URL (launcher pid $STACK_PID, wrangler log ${WRANGLER_LOG#"$REPO_ROOT"/})"
 
 for s in "${E2E_STEPS[@]}"; do
   STEP_HINT="logs in $DURACLAW_ARTIFACTS (wrangler: ${WRANGLER_LOG#"$REPO_ROOT"/})"

@@ -54,7 +54,8 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("port").port()
 }
 
-/// How the stack is started.
+/// How the stack is started. `Default` is what a test wants: everything in a temp dir removed on
+/// drop, free ports, the fake model, the session runners ended with the stack.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The DO's heartbeat and silence timers (`DURACLAW_HEARTBEAT_SECS`, `DURACLAW_SILENCE_SECS`)
@@ -68,14 +69,43 @@ pub struct Options {
     /// Run this program as the gateway's `claude` (the bench's synthetic CLI) instead of the
     /// real CLI against the fake model.
     pub claude_override: Option<PathBuf>,
+    /// Keep the stack's state here across runs: the gateway's token and the set-up code
+    /// (generated once, mode 600), the gateway's state and runtime dirs, and (unless
+    /// [`Options::persist`] says otherwise) wrangler's `--persist-to`. `None`: a temp dir
+    /// removed on drop.
+    pub run_dir: Option<PathBuf>,
+    /// The projects root; a demo repository is created in it when it is empty. `None`:
+    /// `<run dir>/projects`.
+    pub projects: Option<PathBuf>,
+    /// wrangler dev's `--persist-to` (the DOs' SQLite and D1); `None`: `<run dir>/wrangler-state`.
+    pub persist: Option<PathBuf>,
+    /// Where the processes' logs go; `None`: the run dir.
+    pub log_dir: Option<PathBuf>,
+    /// Fixed ports; `None`: free ones.
+    pub worker_port: Option<u16>,
+    pub gateway_port: Option<u16>,
+    /// Claude Code against the user's own login (`~/.claude/.credentials.json`) or
+    /// `ANTHROPIC_API_KEY` instead of the fake model.
+    pub real_model: bool,
+    /// The fake model plays its demo session for a plain prompt (`fake-anthropic --demo`).
+    pub demo: bool,
+    /// Leave the session runners running when the stack stops (they are detached by design and
+    /// the next start resumes them); by default they end with the stack.
+    pub keep_runners: bool,
 }
 
 /// Everything an end-to-end test runs against.
 pub struct Stack {
-    pub root: tempfile::TempDir,
-    pub sandbox: Sandbox,
-    pub model: FakeModel,
+    /// The run dir ([`Options::run_dir`]); `_temp` owns it when it is a temp dir.
+    pub root: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    /// The CLI's isolated config (fake model only: the fake never touches the user's login).
+    pub sandbox: Option<Sandbox>,
+    /// The fake model; `None` with [`Options::real_model`].
+    pub fake: Option<FakeModel>,
     pub options: Options,
+    pub projects: PathBuf,
+    pub logs: PathBuf,
     pub token: String,
     /// The Worker's one-time `SETUP_CODE` (the first sign-up shows it).
     pub setup_code: String,
@@ -86,6 +116,49 @@ pub struct Stack {
     pub worker_port: u16,
     pub persist: PathBuf,
     pub wrangler: Option<Proc>,
+}
+
+/// Why the stack cannot start with a real model, or `None` when it can: Claude Code needs the
+/// user's login or an API key.
+pub fn real_model_missing() -> Option<String> {
+    if std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty()) {
+        return None;
+    }
+    let config = std::env::var_os("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".claude"));
+    let credentials = config.join(".credentials.json");
+    if std::fs::metadata(&credentials).is_ok_and(|m| m.len() > 0) {
+        return None;
+    }
+    Some(format!(
+        "no Claude login ({}) and no ANTHROPIC_API_KEY: run `claude` once and /login, export ANTHROPIC_API_KEY, or use the fake model (scripts/run.sh --fake-model)",
+        credentials.display()
+    ))
+}
+
+/// The secret in `path`, generated there (32 random bytes as hex, mode 600) the first time, so a
+/// persistent run dir keeps its gateway token and set-up code across runs.
+fn secret_file(path: &Path) -> String {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Ok(s) = std::fs::read_to_string(path) {
+        if !s.trim().is_empty() {
+            return s.trim().to_string();
+        }
+    }
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("read /dev/urandom");
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    file.write_all(secret.as_bytes()).expect("write a secret file");
+    secret
 }
 
 /// Where a required tool is, or a clear failure.
@@ -123,31 +196,102 @@ fn check_build() {
     required(dir.join("index_bg.wasm"), "the built Worker's wasm", "run scripts/build-wasm.sh");
 }
 
+/// `wrangler`, offline (no metrics, no update check, no `cf` fetch), run in the repository root
+/// (wrangler.toml, build/), its own logs under `log_dir`.
+pub fn wrangler_command(log_dir: &Path) -> Command {
+    let mut cmd = Command::new(wrangler_bin());
+    cmd.current_dir(repo_root())
+        .env("WRANGLER_SEND_METRICS", "false")
+        .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+        .env("NO_UPDATE_NOTIFIER", "1")
+        .env("WRANGLER_LOG_PATH", log_dir.join("wrangler-logs"));
+    cmd
+}
+
+/// Applies the D1 migrations (crates/orchestrator-worker/migrations) to the local database
+/// under `persist`, the `--persist-to` of a later `wrangler dev`. Idempotent: wrangler records
+/// what it applied.
+pub fn migrate_d1(persist: &Path, log_dir: &Path) {
+    let out = wrangler_command(log_dir)
+        .env("CI", "1")
+        .args(["d1", "migrations", "apply", "duraclaw", "--local", "--persist-to"])
+        .arg(persist)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wrangler d1 migrations apply");
+    assert!(
+        out.status.success(),
+        "wrangler d1 migrations apply failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Says what the stack is doing while it starts (wrangler takes seconds).
+fn progress(what: &str) {
+    eprintln!("    stack: {what}");
+}
+
 impl Stack {
-    /// The fake model, a project `demo`, the gateway and wrangler dev, all up.
+    /// The model (fake unless [`Options::real_model`]), a project `demo` (when the projects root
+    /// is empty), the gateway and wrangler dev, all up.
     pub async fn start(options: Options) -> Stack {
         check_build();
-        let root = tempfile::Builder::new().prefix("duraclaw-e2e").tempdir().expect("a temp dir");
-        let token: String = format!("e2e-{:032x}-{:016x}", std::process::id() as u128 * 7_919 + now_nanos(), now_nanos());
-        let setup_code = format!("setup-{:032x}", now_nanos() ^ (std::process::id() as u128) << 64);
-        let persist = root.path().join("wrangler-state");
-        std::fs::create_dir_all(&persist).expect("persist dir");
-        std::fs::create_dir_all(root.path().join("projects")).expect("projects dir");
-        make_repo(&root.path().join("projects/demo"));
+        let (root, temp) = match &options.run_dir {
+            Some(dir) => {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create the run dir {}: {e}", dir.display()));
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).expect("chmod 700 the run dir");
+                (dir.clone(), None)
+            }
+            None => {
+                let temp = tempfile::Builder::new().prefix("duraclaw-e2e").tempdir().expect("a temp dir");
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let projects = options.projects.clone().unwrap_or_else(|| root.join("projects"));
+        let persist = options.persist.clone().unwrap_or_else(|| root.join("wrangler-state"));
+        let logs = options.log_dir.clone().unwrap_or_else(|| root.clone());
+        for dir in [&projects, &persist, &logs] {
+            std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+        }
+        if std::fs::read_dir(&projects).map(|mut d| d.next().is_none()).unwrap_or(false) {
+            progress(&format!("creating a demo git repository in {}", projects.join("demo").display()));
+            make_repo(&projects.join("demo"));
+        }
+        if options.real_model {
+            if let Some(why) = real_model_missing() {
+                panic!("{why}");
+            }
+        }
+        let (sandbox, fake) = if options.real_model {
+            (None, None)
+        } else {
+            let fake = FakeModel::start().await.expect("the fake model");
+            if options.demo {
+                fake.set_demo(true);
+                progress("the fake model plays its demo session for a plain prompt");
+            }
+            progress(&format!("the fake model at {} (script it with [[...]] directives: crates/fake-anthropic)", fake.base_url()));
+            (Some(Sandbox::new().expect("a CLI sandbox")), Some(fake))
+        };
         let mut stack = Stack {
-            sandbox: Sandbox::new().expect("a CLI sandbox"),
-            model: FakeModel::start().await.expect("the fake model"),
+            token: secret_file(&root.join("gateway-token")),
+            setup_code: secret_file(&root.join("setup-code")),
+            sandbox,
+            fake,
+            gateway_port: options.gateway_port.unwrap_or_else(free_port),
+            worker_port: options.worker_port.unwrap_or_else(free_port),
             options,
-            token,
-            setup_code,
-            gateway_port: free_port(),
+            projects,
+            logs,
             gateway: None,
             proxy: None,
             rewriter: None,
-            worker_port: free_port(),
             persist,
             wrangler: None,
             root,
+            _temp: temp,
         };
         stack.start_gateway().await;
         if stack.options.proxy {
@@ -156,13 +300,24 @@ impl Stack {
         if stack.options.rewrite {
             stack.rewriter = Some(Rewriter::start(stack.gateway_port).await);
         }
+        progress("applying the D1 migrations");
         stack.migrate_d1();
+        progress(&format!("starting wrangler dev on 127.0.0.1:{}", stack.worker_port));
         stack.start_wrangler().await;
         stack
     }
 
+    /// The fake model; panics with [`Options::real_model`] (a test never asks for that).
+    pub fn model(&self) -> &FakeModel {
+        self.fake.as_ref().expect("this stack runs a real model, not the fake")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.worker_port)
+    }
+
     pub fn log(&self, name: &str) -> PathBuf {
-        self.root.path().join(format!("{name}.log"))
+        self.logs.join(format!("{name}.log"))
     }
 
     pub fn read_log(&self, name: &str) -> String {
@@ -170,7 +325,7 @@ impl Stack {
     }
 
     pub fn repo(&self) -> PathBuf {
-        self.root.path().join("projects/demo")
+        self.projects.join("demo")
     }
 
     /// Starts (or restarts, on the same port and state) the gateway daemon.
@@ -180,16 +335,19 @@ impl Stack {
             None => claude_bin().unwrap_or_else(|e| panic!("{e}")),
         };
         let mut cmd = Command::new(gateway_bin());
+        if let (Some(sandbox), Some(fake)) = (&self.sandbox, &self.fake) {
+            // The fake model: nothing of a real endpoint, key or Claude login reaches the CLI.
+            cmd.env_clear()
+                .envs(std::env::vars_os().filter(|(k, _)| !k.to_str().is_some_and(fake_anthropic::cli::is_stripped)))
+                .envs(sandbox.env(&fake.base_url()))
+                .env("CLAUDE_CODE_MAX_RETRIES", "1");
+        }
         cmd.args(["serve", "--bind", &format!("127.0.0.1:{}", self.gateway_port)])
             .arg("--projects-root")
-            .arg(self.root.path().join("projects"))
-            .env_clear()
-            .envs(std::env::vars_os().filter(|(k, _)| !k.to_str().is_some_and(fake_anthropic::cli::is_stripped)))
-            .envs(self.sandbox.env(&self.model.base_url()))
-            .env("CLAUDE_CODE_MAX_RETRIES", "1")
+            .arg(&self.projects)
             .env("CLAUDE_BIN", &claude)
-            .env("CC_GATEWAY_STATE_DIR", self.root.path().join("gateway-state"))
-            .env("CC_GATEWAY_RUNTIME_DIR", self.root.path().join("gateway-run"))
+            .env("CC_GATEWAY_STATE_DIR", self.root.join("gateway-state"))
+            .env("CC_GATEWAY_RUNTIME_DIR", self.root.join("gateway-run"))
             .env("CC_GATEWAY_TOKEN", &self.token)
             .env("RUST_LOG", "info");
         if let Some(s) = self.options.heartbeat_secs {
@@ -202,6 +360,7 @@ impl Stack {
         self.gateway = Some(proc);
         let port = self.gateway_port;
         wait_for("the gateway's /health", || async move { http_status(port, "/health").await == Some(200) }, || self.read_log("gateway")).await;
+        progress(&format!("cc-gateway on 127.0.0.1:{port} (projects: {})", self.projects.display()));
     }
 
     /// SIGKILLs (or SIGTERMs) the gateway daemon. Its runners live on (they are detached).
@@ -225,36 +384,17 @@ impl Stack {
         if let Some(s) = self.options.silence_secs {
             vars.push_str(&format!("DURACLAW_SILENCE_SECS={s}\n"));
         }
-        let path = self.root.path().join("worker.env");
-        std::fs::write(&path, vars).expect("write the Worker's env file");
+        let path = self.root.join("worker.env");
+        write_private(&path, &vars);
         path
     }
 
     fn wrangler_cmd(&self) -> Command {
-        let mut cmd = Command::new(wrangler_bin());
-        cmd.current_dir(repo_root())
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("NO_UPDATE_NOTIFIER", "1")
-            .env("WRANGLER_LOG_PATH", self.root.path().join("wrangler-logs"));
-        cmd
+        wrangler_command(&self.logs)
     }
 
-    /// Applies the D1 migrations to the local database under `--persist-to`.
     fn migrate_d1(&self) {
-        let out = self
-            .wrangler_cmd()
-            .args(["d1", "migrations", "apply", "duraclaw", "--local", "--persist-to"])
-            .arg(&self.persist)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run wrangler d1 migrations apply");
-        assert!(
-            out.status.success(),
-            "wrangler d1 migrations apply failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        migrate_d1(&self.persist, &self.logs);
     }
 
     /// Starts (or restarts, on the same port and `--persist-to`) wrangler dev.
@@ -275,6 +415,15 @@ impl Stack {
         }
     }
 
+    /// The first of wrangler and the gateway that has exited, if one has (the launcher stops
+    /// when its stack is broken).
+    pub fn exited(&mut self) -> Option<&'static str> {
+        [&mut self.wrangler, &mut self.gateway]
+            .into_iter()
+            .flatten()
+            .find_map(|p| matches!(p.child.try_wait(), Ok(Some(_))).then_some(p.name))
+    }
+
     pub fn api(&self) -> Api {
         let mut api = Api::new(self.worker_port);
         api.setup_code = Some(self.setup_code.clone());
@@ -287,8 +436,9 @@ impl Drop for Stack {
         self.wrangler.take();
         self.gateway.take();
         // The runners are detached (setsid) by design: stop them through their pid files.
-        let sessions = self.root.path().join("gateway-run");
-        kill_pid_files(&sessions);
+        if !self.options.keep_runners {
+            kill_pid_files(&self.root.join("gateway-run"));
+        }
         if std::thread::panicking() {
             eprintln!("--- wrangler log (tail) ---\n{}", tail(&self.read_log("wrangler"), 60));
             eprintln!("--- gateway log (tail) ---\n{}", tail(&self.read_log("gateway"), 60));
@@ -296,7 +446,23 @@ impl Drop for Stack {
     }
 }
 
-fn tail(text: &str, lines: usize) -> String {
+/// Writes `text` to `path` (mode 600, replaced atomically): it holds secrets.
+pub fn write_private(path: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", tmp.display()));
+    file.write_all(text.as_bytes()).expect("write a private file");
+    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+}
+
+pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -316,9 +482,6 @@ fn kill_pid_files(dir: &Path) {
     }
 }
 
-fn now_nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
-}
 
 /// Polls `cond` until it holds; fails after [`STEP`] with `context()` (a log) in the message.
 pub async fn wait_for<F, Fut>(what: &str, mut cond: F, context: impl Fn() -> String)

@@ -1,5 +1,6 @@
 //! What the API tests run against: a real `wrangler dev` (workerd, local D1 in SQLite) of the
-//! built Worker, with the D1 migrations applied the way `scripts/run.sh` does, and a real
+//! built Worker, with the D1 migrations applied and wrangler run the way the stack launcher
+//! (`e2e::stack`, which `scripts/run.sh` uses) does them, and a real
 //! `cc-gateway serve` over a real git repository. The tests talk HTTP/1.1 to it the way a browser
 //! does (cookies, `Origin`, WebSocket upgrades).
 //!
@@ -16,8 +17,9 @@ use std::net::TcpStream;
 
 pub use e2e::repo_root;
 pub use e2e::stack::{free_port, gateway_bin, make_repo};
+use e2e::stack::{migrate_d1, wrangler_command};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -92,7 +94,7 @@ impl Worker {
     /// given, and an empty value leaves a var unset), on a fresh state dir.
     pub fn start(vars: &[(&str, &str)]) -> Worker {
         let persist = temp_dir("api-state");
-        apply_migrations(&persist);
+        migrate_d1(&persist, &persist);
         let mut vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         if !vars.iter().any(|(k, _)| k == "SETUP_CODE") {
             vars.push(("SETUP_CODE".into(), SETUP_CODE.into()));
@@ -103,18 +105,13 @@ impl Worker {
     }
 
     fn launch(&mut self) {
-        let root = repo_root();
-        assert!(root.join("build/index.js").exists(), "build/index.js is missing: run scripts/build-wasm.sh");
-        let mut cmd = Command::new("wrangler");
-        cmd.current_dir(&root)
-            .args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
+        assert!(repo_root().join("build/index.js").exists(), "build/index.js is missing: run scripts/build-wasm.sh");
+        let mut cmd = wrangler_command(&self.persist);
+        cmd.args(["dev", "--ip", "127.0.0.1", "--port", &self.port.to_string()])
             .args(["--inspector-port", &free_port().to_string()])
             .arg("--persist-to")
             .arg(&self.persist)
-            .arg("--show-interactive-dev-session=false")
-            .env("WRANGLER_SEND_METRICS", "false")
-            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
-            .env("NO_UPDATE_NOTIFIER", "1");
+            .arg("--show-interactive-dev-session=false");
         // An empty value leaves the var unset.
         for (k, v) in self.vars.iter().filter(|(_, v)| !v.is_empty()) {
             cmd.arg("--var").arg(format!("{k}:{v}"));
@@ -206,23 +203,6 @@ pub const SETUP_CODE: &str = "api-tests-setup-code-0123456789abcdef";
 /// A first sign-up's body: credentials and the set-up code.
 pub fn signup_body(name: &str, password: &str) -> String {
     format!(r#"{{"name":"{name}","password":"{password}","setup_code":"{SETUP_CODE}"}}"#)
-}
-
-/// `apply_d1_migrations` from scripts/lib.sh, the same path scripts/run.sh and deploy use.
-fn apply_migrations(persist: &Path) {
-    let out = Command::new("bash")
-        .current_dir(repo_root())
-        .args(["-c", r#". scripts/lib.sh && load_env && apply_d1_migrations "$1""#, "_"])
-        .arg(persist)
-        .env("DURACLAW_ARTIFACTS", persist)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "D1 migrations failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// An HTTP response as the tests see it.
