@@ -16,9 +16,10 @@
 
 use shared_types::ErrorBody;
 use wasm_bindgen::JsValue;
-use worker::{Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, Url};
+use worker::{Env, Fetch, Headers, Method, Response, Url};
 
 use crate::api::error::ApiError;
+use crate::outbound::{self, Redirect};
 
 /// How long one gateway request may take.
 const TIMEOUT_MS: u32 = 20_000;
@@ -72,13 +73,11 @@ impl Gateway {
             headers.set("cf-access-client-id", id)?;
             headers.set("cf-access-client-secret", secret)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual);
-        if let Some(body) = json_body {
-            init.headers.set("content-type", "application/json")?;
-            init.with_body(Some(JsValue::from(js_sys::Uint8Array::from(body.as_slice()))));
+        let body = json_body.map(|body| JsValue::from(js_sys::Uint8Array::from(body.as_slice())));
+        if body.is_some() {
+            headers.set("content-type", "application/json")?;
         }
-        let request = Request::new_with_init(url.as_str(), &init)?;
+        let request = outbound::request(url.as_str(), method, &headers, body.as_ref(), Redirect::Manual)?;
         let signal = web_sys::AbortSignal::timeout_with_u32(TIMEOUT_MS).into();
         let shown = self.shown_url(&url);
         let response = Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| {

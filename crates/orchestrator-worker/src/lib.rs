@@ -10,6 +10,7 @@
 //! - [`session_index`]: the D1 session list
 //! - [`session_stub`]: the Worker's calls into a session's Durable Object
 //! - [`gateway`]: the HTTP client for cc-gateway's project routes
+//! - [`outbound`]: outgoing requests, built without `worker::RequestInit` (its `cf` options' code)
 //! - `session_do`: the `SessionDO` Durable Object class (one per session)
 //!
 //! **Architecture invariant:** every state-changing request (POST, PUT, PATCH, DELETE) passes
@@ -22,6 +23,7 @@ pub mod api;
 pub mod auth;
 pub mod d1;
 pub mod gateway;
+pub mod outbound;
 pub mod session_index;
 pub mod session_stub;
 mod session_do;

@@ -6,10 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use shared_types::api::{CreateSession, EndSockets, SessionState};
 use shared_types::ErrorBody;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Headers, Method, Request, Response, Stub};
 
 use crate::api::error::ApiError;
 use crate::auth::{Login, User};
+use crate::outbound::{self, Redirect};
 use crate::session_index;
 
 /// The Durable Object namespace binding in wrangler.toml.
@@ -64,9 +65,7 @@ impl SessionStub {
         }
         set_identity(&headers, &login.user)?;
         headers.set("x-duraclaw-login-id", &login.id)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Get).with_headers(headers);
-        let request = Request::new_with_init("https://do/internal/ws", &init)?;
+        let request = outbound::request("https://do/internal/ws", Method::Get, &headers, None, Redirect::Follow)?;
         let response = self.0.fetch_with_request(request).await?;
         if response.status_code() == 101 {
             return Ok(response);
@@ -105,9 +104,7 @@ impl SessionStub {
 fn post_json(url: &str, body: &impl Serialize, headers: Headers) -> Result<Request, ApiError> {
     let json = serde_json::to_string(body).map_err(|e| ApiError::Internal(e.to_string()))?;
     headers.set("content-type", "application/json")?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(json.into()));
-    Ok(Request::new_with_init(url, &init)?)
+    Ok(outbound::request(url, Method::Post, &headers, Some(&wasm_bindgen::JsValue::from(json)), Redirect::Follow)?)
 }
 
 /// At most this many session DOs are told at once.

@@ -9,7 +9,7 @@
 use std::rc::Rc;
 
 use futures_util::{FutureExt, StreamExt};
-use worker::{Fetch, Headers, Method, Request, RequestInit, WebSocket, WebsocketEvent};
+use worker::{Fetch, Headers, Method, Request, WebSocket, WebsocketEvent};
 
 use super::Shell;
 
@@ -87,9 +87,7 @@ fn link_request(shell: &Shell, url: &str) -> worker::Result<Request> {
         headers.set("CF-Access-Client-Id", id)?;
         headers.set("CF-Access-Client-Secret", secret)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    Request::new_with_init(url, &init)
+    crate::outbound::request(url, Method::Get, &headers, None, crate::outbound::Redirect::Follow)
 }
 
 /// The link's reader: listens before accepting (a frame is never missed), reports `link_up`,
