@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use shared_types::codec;
-use shared_types::gateway::{GatewayControl, GatewayFrame, EVENTS_FRAME};
+use shared_types::gateway::{GatewayControl, EVENTS_FRAME};
 use shared_types::{FrameError, GatewayEvent, MAX_FRAME_BYTES};
 
 use crate::log::MAX_SEQ;
@@ -89,9 +89,8 @@ pub fn read(text: &str) -> Frame<'_> {
     if head.seq.is_some() {
         return Frame::Events(vec![element(text)]);
     }
-    match codec::decode_gateway_frame(text) {
-        Ok(GatewayFrame::Control(control)) => Frame::Control(control),
-        Ok(_) => Frame::Refused("a numbered frame without its seq".into()),
+    match codec::decode_control(text) {
+        Ok(control) => Frame::Control(control),
         Err(e) => Frame::Refused(format!("{e}; it has no seq to count")),
     }
 }

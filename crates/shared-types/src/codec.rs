@@ -119,6 +119,13 @@ pub fn decode_gateway_frame(text: &str) -> Result<GatewayFrame, FrameError> {
     Ok(GatewayFrame::Event(EventEnvelope { seq, event }))
 }
 
+/// Reads an unnumbered gateway -> DO frame, a control (`pong`, `error`): what the DO reads with
+/// this once it knows the frame has no `seq` and is not an `events` batch (it reads those
+/// itself, an event at a time), so that the Worker carries no decoder of whole event frames.
+pub fn decode_control(text: &str) -> Result<GatewayControl, FrameError> {
+    decode_tagged(text, &head(text)?, GatewayControl::TYPES)
+}
+
 /// Reads a browser -> DO frame. On error, also returns the frame's `request_id` when it could be
 /// read, so that the `error` frame can name the request.
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, (FrameError, Option<String>)> {

@@ -3,7 +3,8 @@
 #[allow(dead_code)]
 mod support;
 
-use shared_types::codec::{decode_client_frame, decode_command, decode_gateway_frame, decode_server_frame};
+use shared_types::codec::{decode_client_frame, decode_command, decode_control, decode_gateway_frame, decode_server_frame};
+use shared_types::gateway::GatewayControl;
 use shared_types::{ErrorCode, FrameError, MAX_FRAME_BYTES};
 
 #[test]
@@ -55,6 +56,18 @@ fn gateway_events_need_a_positive_seq_and_an_event_object() {
     }
     let e = decode_gateway_frame(r#"{"seq":1,"event":{"type":"session.nope"}}"#).unwrap_err();
     assert_eq!(e.code(), ErrorCode::UnknownType);
+}
+
+#[test]
+fn controls_are_read_on_their_own_and_nothing_else_passes_for_one() {
+    assert_eq!(decode_control(r#"{"type":"pong"}"#), Ok(GatewayControl::Pong));
+    assert!(matches!(decode_control(r#"{"type":"error","code":"bad_frame","message":"no"}"#), Ok(GatewayControl::Error { .. })));
+    for text in [r#"{"type":"events","events":[]}"#, r#"{"type":"session.status","state":"idle"}"#, r#"{"type":"nope"}"#] {
+        assert_eq!(decode_control(text).unwrap_err().code(), ErrorCode::UnknownType, "{text}");
+    }
+    for text in ["pong", "[1]", "{}", r#"{"type":"error","code":"bad_frame"}"#] {
+        assert_eq!(decode_control(text).unwrap_err().code(), ErrorCode::BadFrame, "{text}");
+    }
 }
 
 #[test]
