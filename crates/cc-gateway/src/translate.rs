@@ -172,19 +172,25 @@ fn system(v: &Value) -> Vec<Output> {
 }
 
 /// `user` lines from the CLI carry tool results (other user lines are echoes and markers).
+///
+/// An answered `AskUserQuestion` is the one result passed on as the CLI's structured output
+/// (the line's `tool_use_result`: `{questions, answers, ...}`) instead of the prose the model
+/// reads, so that the answers fold into the question on every device.
 fn tool_results(v: &Value) -> Vec<Output> {
     let Some(content) = v.pointer("/message/content").and_then(Value::as_array) else {
         return Vec::new();
     };
-    content
-        .iter()
-        .filter(|b| str_at(b, "type") == "tool_result")
+    let results: Vec<&Value> = content.iter().filter(|b| str_at(b, "type") == "tool_result").collect();
+    let answered = v.get("tool_use_result").filter(|r| results.len() == 1 && r.get("answers").is_some_and(Value::is_object));
+    results
+        .into_iter()
         .map(|b| {
-            Output::Event(GatewayEvent::ToolResult {
-                tool_call_id: str_at(b, "tool_use_id").to_string(),
-                result: b.get("content").cloned().unwrap_or(Value::Null),
-                is_error: b.get("is_error").and_then(Value::as_bool).unwrap_or(false),
-            })
+            let is_error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+            let result = match answered {
+                Some(structured) if !is_error => structured.clone(),
+                _ => b.get("content").cloned().unwrap_or(Value::Null),
+            };
+            Output::Event(GatewayEvent::ToolResult { tool_call_id: str_at(b, "tool_use_id").to_string(), result, is_error })
         })
         .collect()
 }
@@ -350,6 +356,34 @@ mod tests {
         let out = translate("misc_thinking.jsonl");
         let evs = events(&out);
         assert!(evs.iter().any(|e| matches!(e, GatewayEvent::Message { message } if message.content.iter().any(|b| matches!(b, AssistantBlock::Thinking { .. })))));
+    }
+
+    /// The CLI reports an answered question as prose for the model and as `tool_use_result` with
+    /// the answers: the event carries the answers, which fold into the question.
+    #[test]
+    fn an_answered_question_carries_its_answers() {
+        let line = |is_error: bool| {
+            serde_json::json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_q",
+                "content": "User has answered your questions: \"Which colour?\"=\"blue\". You can now continue.", "is_error": is_error}]},
+                "tool_use_result": {"questions": [{"question": "Which colour?"}], "answers": {"Which colour?": "blue"}}})
+            .to_string()
+        };
+        let out = Translator::new().line(&line(false));
+        let [Output::Event(GatewayEvent::ToolResult { tool_call_id, result, is_error: false })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!((tool_call_id.as_str(), &result["answers"]["Which colour?"]), ("toolu_q", &serde_json::json!("blue")));
+        let mut t = shared_types::Transcript::default();
+        let question = shared_types::gateway::Question { question: "Which colour?".into(), header: "Colour".into(), options: vec![], multi_select: false };
+        shared_types::fold(&mut t, 1, &GatewayEvent::Question { tool_call_id: "toolu_q".into(), questions: vec![question] });
+        let Output::Event(event) = &out[0] else { unreachable!() };
+        shared_types::fold(&mut t, 2, event);
+        let shared_types::fold::Item::Question { answers, .. } = &t.items[0] else { panic!("{t:?}") };
+        assert_eq!(answers.as_ref().map(|a| a["Which colour?"].as_str()), Some("blue"));
+        // an error result stays the CLI's text; other tools' results are untouched
+        let out = Translator::new().line(&line(true));
+        let [Output::Event(GatewayEvent::ToolResult { result, .. })] = &out[..] else { panic!("{out:?}") };
+        assert!(result.as_str().is_some_and(|r| r.starts_with("User has answered")), "{result}");
+        let bash = translate("allow.jsonl");
+        assert!(events(&bash).iter().any(|e| matches!(e, GatewayEvent::ToolResult { result, .. } if result.is_string())));
     }
 
     #[test]

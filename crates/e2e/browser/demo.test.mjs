@@ -126,7 +126,10 @@ async function demoJourney({ page, size, allowRead }) {
   await q.getByTestId("option").filter({ hasText: "Add a check script" }).click();
   await shoot(page, size, "question");
   await q.getByTestId("answer-submit").click();
-  await page.locator('[data-kind="question"][data-state="answered"]').waitFor({ timeout: 60_000 });
+  const asked = page.locator('[data-kind="question"][data-state="answered"]');
+  await asked.waitFor({ timeout: 60_000 });
+  // the transcript shows the answer chosen (read from the CLI's text result)
+  await asked.locator(".answer", { hasText: "Add a check script" }).waitFor({ timeout: 30_000 });
 
   // 5. the summary, the turn's end with its cost, the header's cost and tokens
   const summary = page.locator('[data-kind="assistant"]', { hasText: "Here's what I did" });
