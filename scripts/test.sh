@@ -3,7 +3,10 @@
 #   1. scripts/setup.sh            tools into the cache (fast when present)
 #   2. native tests                cargo nextest (or cargo test) on the default members, and the
 #                                  native unit tests of the dashboard and the Worker
-#   3. scripts/build-wasm.sh       the Worker and the dashboard
+#   3. scripts/build-wasm.sh       the Worker and the dashboard; it runs alongside step 2 (its own
+#                                  target dir and toolchain: the two fill each other's idle and
+#                                  single-threaded stretches, such as the wasm LTO link), its
+#                                  output shown when step 2 is done
 #   4. end-to-end                  `wrangler dev` (offline, a free port, a temp --persist-to) and
 #                                  every step in E2E_STEPS against it
 # Every server started here is killed on exit (lib.sh's cleanup trap); every wait has a timeout.
@@ -49,6 +52,10 @@ native_tests() {
   cargo test -p orchestrator-worker --lib || return 1
 }
 if [ "${DURACLAW_TEST_ONLY_E2E:-}" != 1 ]; then
+  spawn build-wasm "$REPO_ROOT/scripts/build-wasm.sh"
+  WASM_PID="$SPAWNED_PID"
+  WASM_LOG="$SPAWNED_LOG"
+  log "==> build wasm (scripts/build-wasm.sh) started alongside the native tests (log ${WASM_LOG#"$REPO_ROOT"/})"
   STEP_HINT="a failing native test: the output above names it"
   step "native tests (cargo $(cargo nextest --version >/dev/null 2>&1 && echo nextest || echo test))" native_tests
 fi
@@ -56,8 +63,25 @@ fi
 # ---------------------------------------------------------------------------------------------
 # wasm
 # ---------------------------------------------------------------------------------------------
-STEP_HINT="see the build-wasm output above"
-step "build wasm (scripts/build-wasm.sh)" "$REPO_ROOT/scripts/build-wasm.sh"
+# The wasm build started alongside the native tests, or (DURACLAW_TEST_ONLY_E2E=1) now.
+wait_wasm() {
+  local rc=0
+  if [ -z "${WASM_PID:-}" ]; then
+    "$REPO_ROOT/scripts/build-wasm.sh"
+    return
+  fi
+  local i=0
+  while kill -0 "$WASM_PID" 2>/dev/null; do
+    [ $((i % 30)) -eq 0 ] && log "    waiting for it (${i}s): $(grep '^==>' "$WASM_LOG" | tail -n 1)"
+    sleep 1
+    i=$((i + 1))
+  done
+  wait "$WASM_PID" || rc=$?
+  sed 's/^/    | /' "$WASM_LOG" >&2
+  return "$rc"
+}
+STEP_HINT="see the build-wasm output above (${WASM_LOG:-})"
+step "build wasm (scripts/build-wasm.sh)" wait_wasm
 export DURACLAW_BUILD_DIR="$REPO_ROOT/build"
 
 # ---------------------------------------------------------------------------------------------
