@@ -56,11 +56,13 @@ struct Head<'a> {
     events: Option<Vec<&'a RawValue>>,
 }
 
+/// A numbered event's frame as far as counting it goes: its seq, and its event unread. (Also
+/// what [`crate::log::numbered`] reads an undecodable frame with: one decoder for both.)
 #[derive(Deserialize)]
-struct Numbered<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    event: &'a RawValue,
+pub(crate) struct Numbered<'a> {
+    pub seq: u64,
+    #[serde(borrow, default)]
+    pub event: Option<&'a RawValue>,
 }
 
 /// Reads one gateway text frame: the frame is scanned once for its shape, then each event is
@@ -109,11 +111,14 @@ fn element(text: &str) -> Element<'_> {
     if numbered.seq == 0 || numbered.seq > MAX_SEQ {
         return Element::Unnumbered { reason: format!("seq {} is out of range (1..={MAX_SEQ})", numbered.seq) };
     }
-    let body = numbered.event.get();
+    let Some(event) = numbered.event else {
+        return Element::Unnumbered { reason: "an event without a usable seq and event: missing field `event`".into() };
+    };
+    let body = event.get();
     match serde_json::from_str::<GatewayEvent>(body) {
         Ok(event) => Element::Event(Incoming { seq: numbered.seq, event, body: Cow::Borrowed(body) }),
         Err(e) => {
-            let original_type = crate::log::numbered(text).and_then(|(_, t)| t);
+            let original_type = crate::log::event_type(body);
             let reason = match &original_type {
                 Some(t) if !GatewayEvent::TYPES.contains(&t.as_str()) => FrameError::UnknownType(t.clone()).to_string(),
                 Some(t) => FrameError::Invalid { kind: t.clone(), message: e.to_string() }.to_string(),

@@ -100,25 +100,22 @@ fn insert_body(db: &mut impl Sql, seq: u64, kind: &str, body: String) -> Result<
 /// [`MAX_SEQ`]) and, when it has one, its event's `type`. `None` when the text is not a JSON
 /// object with such a seq (then there is nothing to count).
 pub fn numbered(text: &str) -> Option<(u64, Option<String>)> {
-    #[derive(serde::Deserialize)]
-    struct Numbered {
-        seq: u64,
+    let numbered: crate::batch::Numbered<'_> = serde_json::from_str(text).ok()?;
+    if numbered.seq == 0 || numbered.seq > MAX_SEQ {
+        return None;
     }
-    #[derive(serde::Deserialize)]
-    struct Tagged {
-        event: Kind,
-    }
+    Some((numbered.seq, numbered.event.and_then(|event| event_type(event.get()))))
+}
+
+/// An event's `type` (at most [`MAX_TYPE_CHARS`] of it), when its JSON is an object with a
+/// string `type`.
+pub fn event_type(event: &str) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Kind {
         #[serde(rename = "type")]
         kind: String,
     }
-    let seq = serde_json::from_str::<Numbered>(text).ok()?.seq;
-    if seq == 0 || seq > MAX_SEQ {
-        return None;
-    }
-    let kind = serde_json::from_str::<Tagged>(text).ok().map(|t| t.event.kind.chars().take(MAX_TYPE_CHARS).collect());
-    Some((seq, kind))
+    serde_json::from_str::<Kind>(event).ok().map(|k| k.kind.chars().take(MAX_TYPE_CHARS).collect())
 }
 
 /// Stores an event that could not be read, as it came (`raw`, chunked), with the
