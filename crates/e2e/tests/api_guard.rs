@@ -21,6 +21,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/admin/users/bob", r#"{"disabled":true}"#),
     ("POST", "/api/projects/demo/worktrees", r#"{"name":"evil"}"#),
     ("POST", "/api/sessions", r#"{"project":"demo","prompt":"hi","permission_mode":"bypassPermissions"}"#),
+    ("PATCH", "/api/sessions/5e55105e55105e55105e55105e55105e", r#"{"title":"renamed"}"#),
 ];
 
 /// The router's state-changing routes, read from its source: a route added there without a row
@@ -38,9 +39,15 @@ fn router_routes() -> Vec<(String, String)> {
     out
 }
 
-/// `/api/admin/users/bob` as the router writes it: literal segments kept, the rest a name.
+/// `/api/admin/users/bob` as the router writes it: literal segments kept, the rest a name (or a
+/// session's `id`).
 fn shape(path: &str) -> String {
-    path.trim_start_matches('/').split('/').map(|s| if matches!(s, "demo" | "bob") { "name" } else { s }).collect::<Vec<_>>().join("/")
+    let part = |s| match s {
+        "demo" | "bob" => "name",
+        s if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => "id",
+        s => s,
+    };
+    path.trim_start_matches('/').split('/').map(part).collect::<Vec<_>>().join("/")
 }
 
 #[test]

@@ -107,3 +107,74 @@ fn session_routes_check_the_cookie_the_owner_and_the_origin() {
     let r = w.get(&format!("/api/sessions/{first}/ws"), Some(&alice));
     r.expect_error(400, "invalid_input");
 }
+
+fn patch(w: &Worker, id: &str, cookie: Option<&str>, body: &str) -> api_support::Resp {
+    w.send("PATCH", &format!("/api/sessions/{id}"), cookie, Some(body), &[("content-type", "application/json")])
+}
+
+/// The title in `GET /api/sessions/:id` (the D1 row).
+fn title_of(w: &Worker, id: &str, cookie: &str) -> String {
+    let r = w.get(&format!("/api/sessions/{id}"), Some(cookie));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    v["session"]["title"].as_str().unwrap().to_string()
+}
+
+#[test]
+#[ignore = "end-to-end: needs build/index.js and wrangler (scripts/test.sh)"]
+fn rename_keeps_the_owners_title_and_refuses_bad_ones() {
+    let w = Worker::start(&[]);
+    let alice = w.signup("alice");
+    let bob = w.create_user(&alice, "bob");
+    let id = create(&w, &alice, r#"{"project":"demo","prompt":"find the flaky test\nand fix it"}"#);
+    assert_eq!(title_of(&w, &id, &alice), "find the flaky test");
+    // the first prompt is on the list row, for search
+    let list = w.get("/api/sessions", Some(&alice));
+    assert!(list.body.contains(r#""prompt":"find the flaky test\nand fix it""#), "{}", list.body);
+
+    // hostile titles: 400 with a clear message, nothing changed
+    let over = "x".repeat(201);
+    let hostile: &[(serde_json::Value, &str, &str)] = &[
+        (serde_json::json!({"title": ""}), "invalid_input", "empty"),
+        (serde_json::json!({"title": "   \u{a0} "}), "invalid_input", "empty"),
+        (serde_json::json!({"title": over}), "invalid_input", "over 200"),
+        (serde_json::json!({"title": "two\nlines"}), "invalid_input", "control"),
+        (serde_json::json!({"title": "tab\there"}), "invalid_input", "control"),
+        (serde_json::json!({"title": "\u{1b}[31mred"}), "invalid_input", "control"),
+        (serde_json::json!({"title": "nul\u{0}byte"}), "invalid_input", "control"),
+        (serde_json::json!({"title": "del\u{7f}"}), "invalid_input", "control"),
+        (serde_json::json!({"title": "c1\u{85}next line"}), "invalid_input", "control"),
+        (serde_json::json!({"title": 42}), "bad_frame", "invalid type"),
+        (serde_json::json!({"title": null}), "bad_frame", "invalid type"),
+        (serde_json::json!({}), "bad_frame", "missing field"),
+        (serde_json::json!({"title": "ok", "owner_id": "x"}), "bad_frame", "unknown field"),
+    ];
+    for (body, code, says) in hostile {
+        let r = patch(&w, &id, Some(&alice), &body.to_string());
+        assert_eq!((r.status, r.error_code().as_str()), (400, *code), "{body}: {}", r.body);
+        assert!(r.body.contains(says), "{body}: the error says {says:?}: {}", r.body);
+        assert_eq!(title_of(&w, &id, &alice), "find the flaky test", "{body} changed nothing");
+    }
+    patch(&w, &id, Some(&alice), "{not json").expect_error(400, "bad_frame");
+
+    // the owner renames: trimmed, unicode kept, the answer is the row
+    let r = patch(&w, &id, Some(&alice), &serde_json::json!({"title": "  Flaky test — fixed ✓  "}).to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""title":"Flaky test — fixed ✓""#) && r.body.contains(&id), "{}", r.body);
+    assert_eq!(title_of(&w, &id, &alice), "Flaky test — fixed ✓");
+    let exactly = "é".repeat(200);
+    patch(&w, &id, Some(&alice), &serde_json::json!({"title": exactly}).to_string());
+    assert_eq!(title_of(&w, &id, &alice), exactly, "200 characters (400 bytes) is the limit, not over it");
+
+    // only the owner: another user and an unknown id are 404, no cookie 401; nothing changed
+    let evil = serde_json::json!({"title": "pwned"}).to_string();
+    patch(&w, &id, Some(&bob), &evil).expect_error(404, "not_found");
+    patch(&w, "0123456789abcdef0123456789abcdef", Some(&alice), &evil).expect_error(404, "not_found");
+    patch(&w, "not-a-session-id", Some(&alice), &evil).expect_error(404, "not_found");
+    patch(&w, &id, None, &evil).expect_error(401, "unauthorized");
+    assert_eq!(title_of(&w, &id, &alice), exactly);
+
+    // an explicit title at creation follows the same rules
+    w.post("/api/sessions", Some(&alice), r#"{"project":"demo","prompt":"hi","title":"a\u0007bell"}"#)
+        .expect_error(400, "invalid_input");
+}

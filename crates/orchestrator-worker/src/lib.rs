@@ -69,6 +69,7 @@ async fn route(req: Request, env: &Env) -> std::result::Result<Response, ApiErro
         (Method::Get, ["api", "sessions"]) => sessions::list(req, env).await,
         (Method::Post, ["api", "sessions"]) => sessions::create(req, env).await,
         (Method::Get, ["api", "sessions", id]) => sessions::get(req, env, id).await,
+        (Method::Patch, ["api", "sessions", id]) => sessions::rename(req, env, id).await,
         (Method::Get, ["api", "sessions", id, "events"]) => sessions::events(req, env, id).await,
         (Method::Get, ["api", "sessions", id, "ws"]) => session_ws::upgrade(req, env, id).await,
         (method, _) => Err(ApiError::NotFound(format!("no route {method} {path}"))),

@@ -1,5 +1,6 @@
 //! The D1 `sessions` table from the API's side: the Worker inserts a session's row when it is
-//! created and reads rows for the list and for ownership checks; the session's Durable Object
+//! created, renames it (`title`, the user's alone) and reads rows for the list and for ownership
+//! checks; the session's Durable Object
 //! updates `status`, `last_seq`, `cost_usd` and `updated_at` (see `session_do::index`).
 
 use shared_types::api::SessionSummary;
@@ -13,11 +14,11 @@ pub const LIST_LIMIT: u64 = 500;
 
 /// The columns of a [`SessionSummary`], which D1 rows are read into as they are (the owner is
 /// in every query's `WHERE`, never in the answer).
-const COLUMNS: &str = "id, title, project, worktree, status, cost_usd, last_seq, created_at, updated_at";
+const COLUMNS: &str = "id, title, project, worktree, status, cost_usd, last_seq, created_at, updated_at, prompt";
 
 /// Adds the row of a new session of `owner_id`.
 pub async fn insert(db: &D1Database, owner_id: &str, row: &SessionSummary) -> Result<(), ApiError> {
-    db.prepare(format!("INSERT INTO sessions (owner_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))
+    db.prepare(format!("INSERT INTO sessions (owner_id, {COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
         .bind(&[
             text(owner_id),
             text(&row.id),
@@ -29,6 +30,7 @@ pub async fn insert(db: &D1Database, owner_id: &str, row: &SessionSummary) -> Re
             int(row.last_seq),
             int(row.created_at),
             int(row.updated_at),
+            opt_text(row.prompt.as_deref()),
         ])?
         .run()
         .await?;
@@ -57,6 +59,17 @@ pub async fn find_owned(db: &D1Database, id: &str, owner_id: &str) -> Result<Opt
     Ok(db
         .prepare(format!("SELECT {COLUMNS} FROM sessions WHERE id = ?1 AND owner_id = ?2"))
         .bind(&[text(id), text(owner_id)])?
+        .first(None)
+        .await?)
+}
+
+/// Sets the title of `owner_id`'s session `id` and returns the row; `None` when no such row is
+/// theirs. The only writer of `title` after the insert (the Durable Object's index writes leave
+/// it alone). One statement: the ownership check is its `WHERE`.
+pub async fn rename(db: &D1Database, id: &str, owner_id: &str, title: &str) -> Result<Option<SessionSummary>, ApiError> {
+    Ok(db
+        .prepare(format!("UPDATE sessions SET title = ?1 WHERE id = ?2 AND owner_id = ?3 RETURNING {COLUMNS}"))
+        .bind(&[text(title), text(id), text(owner_id)])?
         .first(None)
         .await?)
 }

@@ -31,6 +31,7 @@
 //! | `GET /api/sessions` | | [`SessionList`] |
 //! | `POST /api/sessions` | [`NewSession`] | 201 [`Created`] |
 //! | `GET /api/sessions/:id` | | [`SessionDetail`] |
+//! | `PATCH /api/sessions/:id` | [`SessionRename`] | [`SessionSummary`] |
 //! | `GET /api/sessions/:id/events?after=&limit=` | | [`EventsPage`] |
 //! | `GET /api/projects` (gateway `/projects`) | | [`ProjectList`] |
 //! | `POST /api/projects/:name/worktrees` | [`NewWorktree`] | 201 [`Checkout`] |
@@ -242,6 +243,63 @@ pub struct SessionSummary {
     pub last_seq: u64,
     pub created_at: TimestampMs,
     pub updated_at: TimestampMs,
+    /// The start of the first prompt (up to [`SESSION_PROMPT_CHARS`] characters), kept for
+    /// search; `null` for a session created before it was recorded.
+    pub prompt: Option<String>,
+}
+
+/// How much of the first prompt a session's list row keeps ([`SessionSummary::prompt`]).
+pub const SESSION_PROMPT_CHARS: usize = 500;
+
+/// The longest session title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
+/// `PATCH /api/sessions/:id`: the owner renames a session. The title is trimmed; an empty one,
+/// one over [`MAX_TITLE_CHARS`] characters or one holding control characters is refused (400)
+/// and changes nothing. Nothing later overwrites it (the Durable Object's index writes never
+/// touch the title). The answer is the session's updated [`SessionSummary`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRename {
+    pub title: String,
+}
+
+impl SessionRename {
+    /// Reads the body from JSON already parsed as a [`serde_json::Value`]: exactly
+    /// `{"title": string}` (what the derived decoder takes, with its kinds of message; a test
+    /// holds the two to the same answers). The Worker reads it this way because the `Value`
+    /// reader is in its wasm anyway, where a derived decoder cost 1.6 KB of code (see
+    /// ARCHITECTURE.md, "Bundle size").
+    pub fn from_value(body: serde_json::Value) -> Result<SessionRename, String> {
+        use serde_json::Value;
+        let Value::Object(fields) = body else {
+            return Err("invalid type: expected an object {\"title\": \"...\"}".into());
+        };
+        if let Some(key) = fields.keys().find(|k| *k != "title") {
+            return Err(format!("unknown field `{key}`, expected `title`"));
+        }
+        // `get`, not `remove`: the map's removal code (B-tree rebalancing) is not otherwise in the Worker
+        match fields.get("title") {
+            Some(Value::String(title)) => Ok(SessionRename { title: title.clone() }),
+            Some(_) => Err("invalid type: `title` must be a string".into()),
+            None => Err("missing field `title`".into()),
+        }
+    }
+
+    /// The title to store (trimmed), or why it is refused.
+    pub fn checked_title(&self) -> Result<&str, String> {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return Err("the title is empty: give the session a name".into());
+        }
+        if title.chars().count() > MAX_TITLE_CHARS {
+            return Err(format!("the title is over {MAX_TITLE_CHARS} characters"));
+        }
+        if title.chars().any(char::is_control) {
+            return Err("the title holds control characters (line breaks, tabs, escapes); use plain text".into());
+        }
+        Ok(title)
+    }
 }
 
 /// `GET /api/sessions`: the caller's sessions, most recently updated first.

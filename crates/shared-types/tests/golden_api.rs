@@ -71,6 +71,7 @@ fn summary() -> SessionSummary {
         last_seq: 42,
         created_at: 1_764_000_000_000,
         updated_at: 1_764_000_123_456,
+        prompt: Some("Fix the flaky test in tests/link.rs".into()),
     }
 }
 
@@ -126,6 +127,7 @@ fn every_body() -> Vec<Golden> {
         golden("user_changed", &["UserChanged"], UserChanged { user: user(), disabled: true }),
         golden("done", &["Done"], Done::OK),
         golden("session_list", &["SessionList", "SessionSummary"], SessionList { sessions: vec![summary()] }),
+        strict(golden("session_rename", &["SessionRename"], SessionRename { title: "Flaky link test".into() })),
         golden("status_name", &["StatusName"], StatusName::ALL.to_vec()),
         strict(golden(
             "new_session",
@@ -392,5 +394,41 @@ fn entry_kind_and_diff_status_names_are_their_wire_names() {
     }
     for status in DiffStatus::ALL {
         assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(status.as_str()));
+    }
+}
+
+/// The Worker reads `PATCH /api/sessions/:id` through `SessionRename::from_value`: it takes and
+/// refuses what the derived decoder does, with the same kind of message; the one difference is
+/// serde's struct-as-array form (`["ok"]`), which the derived decoder takes and `from_value`
+/// refuses (no browser sends it).
+#[test]
+fn session_rename_from_value_agrees_with_the_derived_decoder() {
+    let bodies = [
+        r#"{"title":"ok"}"#,
+        r#"{"title":""}"#,
+        r#"{"title":"a\nb"}"#,
+        r#"{"title":42}"#,
+        r#"{"title":null}"#,
+        r#"{"title":["x"]}"#,
+        r#"{}"#,
+        r#"{"title":"ok","owner_id":"x"}"#,
+        r#"{"owner_id":"x"}"#,
+        r#"["ok"]"#,
+        r#""ok""#,
+        r#"null"#,
+    ];
+    for body in bodies {
+        let derived = serde_json::from_str::<SessionRename>(body).map_err(|e| e.to_string());
+        let by_value = SessionRename::from_value(serde_json::from_str(body).unwrap());
+        match (&derived, &by_value) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{body}"),
+            (Err(a), Err(b)) => {
+                let kind = |m: &str| ["unknown field", "missing field", "invalid type"].into_iter().find(|k| m.contains(k));
+                assert_eq!(kind(a), kind(b), "{body}: derived {a:?}, from_value {b:?}");
+                assert!(kind(b).is_some(), "{body}: {b}");
+            }
+            (Ok(_), Err(b)) if body.starts_with('[') => assert!(b.contains("invalid type"), "{body}: {b}"),
+            _ => panic!("{body}: derived {derived:?}, from_value {by_value:?}"),
+        }
     }
 }

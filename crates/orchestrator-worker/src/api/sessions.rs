@@ -1,7 +1,10 @@
 //! `/api/sessions...`: the caller's sessions. Every route with an id checks ownership first:
 //! another user's session is 404, exactly like a missing one.
 
-use shared_types::api::{CreateSession, Created, NewSession, PolicyRules, SessionDetail, SessionList, SessionSummary, StatusName};
+use shared_types::api::{
+    CreateSession, Created, NewSession, PolicyRules, SessionDetail, SessionList, SessionRename, SessionSummary, StatusName,
+    SESSION_PROMPT_CHARS,
+};
 use shared_types::{ContentBlock, PermissionMode, PermissionRule, SessionConfig, SessionMeta, ToolPolicy};
 use worker::{Env, Request, Response};
 
@@ -14,7 +17,6 @@ use crate::session_stub::SessionStub;
 
 /// The longest first prompt, in bytes (UTF-8).
 pub const MAX_PROMPT_BYTES: usize = 100_000;
-pub const MAX_TITLE_CHARS: usize = 200;
 const MAX_MODEL_CHARS: usize = 100;
 const MAX_PROJECT_CHARS: usize = 100;
 const MAX_RULES: usize = 200;
@@ -68,6 +70,7 @@ pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         last_seq: 0,
         created_at: now,
         updated_at: now,
+        prompt: Some(prompt.chars().take(SESSION_PROMPT_CHARS).collect()),
     };
     let db = d1::database(env)?;
     session_index::insert(&db, &user.id, &row).await?;
@@ -84,6 +87,23 @@ pub async fn get(req: Request, env: &Env, id: &str) -> Result<Response, ApiError
     let row = owned(&require_user(&req, env).await?, env, id).await?;
     let state = SessionStub::get(env, id)?.state().await?;
     Ok(json_response(200, &SessionDetail { session: row, state }))
+}
+
+/// `PATCH /api/sessions/:id` ([`SessionRename`]): the owner's new title, checked before anything
+/// is written; the answer is the updated row. Another user's session is 404 like a missing one
+/// (the `UPDATE`'s `WHERE` names the owner; a bad body is refused before any lookup).
+pub async fn rename(mut req: Request, env: &Env, id: &str) -> Result<Response, ApiError> {
+    let user = require_user(&req, env).await?;
+    // through `Value`, whose reader the Worker has anyway (a derived decoder: +1.6 KB of code)
+    let body = SessionRename::from_value(read_json(&mut req).await?)
+        .map_err(|e| ApiError::BadJson(format!("the body is not the JSON this route takes: {e}")))?;
+    let title = body.checked_title().map_err(ApiError::Invalid)?;
+    let row = match is_session_id(id) {
+        true => session_index::rename(&d1::database(env)?, id, &user.id, title).await?,
+        false => None,
+    };
+    let row = row.ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
+    Ok(json_response(200, &row))
 }
 
 /// `GET /api/sessions/:id/events?after=&limit=`
@@ -147,11 +167,9 @@ fn validate(body: NewSession) -> Result<(SessionConfig, String), ApiError> {
         None => default_policy(),
         Some(p) => parse_policy(p)?,
     };
-    let title = match body.title.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
-        Some(t) if t.chars().count() > MAX_TITLE_CHARS => {
-            return Err(ApiError::Invalid(format!("the title is over {MAX_TITLE_CHARS} characters")))
-        }
-        Some(t) => t,
+    // an explicit title follows the rename rules (length, no control characters)
+    let title = match body.title.filter(|t| !t.trim().is_empty()) {
+        Some(title) => SessionRename { title }.checked_title().map_err(ApiError::Invalid)?.to_string(),
         None => title_from_prompt(&body.prompt),
     };
     let config =
