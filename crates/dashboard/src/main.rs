@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 mod display;
+mod export;
 mod markdown;
 mod notify;
 mod pages;

@@ -11,16 +11,18 @@ use leptos::prelude::*;
 use shared_types::fold::Item;
 use shared_types::{AssistantBlock, ClientCommand, ContentBlock, PendingRequest, Question, Scope, SessionStatus, ToolCall};
 
-use crate::route::worktree_href;
+use shared_types::api::SessionRename;
+
+use crate::route::{enc, worktree_href};
 use crate::session::{new_client_id, use_session, Link, SessionHandle};
-use crate::{display, render};
+use crate::{api, display, export, render};
 
 /// Items drawn at first, and added by each "Load earlier".
 const PAGE: usize = 60;
 
 #[component]
 pub fn SessionPage(id: String) -> impl IntoView {
-    let s = use_session(id);
+    let s = use_session(id.clone());
     let shown = RwSignal::new(PAGE);
     let status = Memo::new(move |_| s.sync.with(|x| x.status()));
     view! {
@@ -32,7 +34,7 @@ pub fn SessionPage(id: String) -> impl IntoView {
             data-caught-up=move || s.caught_up.get().to_string()
             data-status=move || status.get().map(SessionStatus::name).unwrap_or("unknown")
         >
-            <Header s status/>
+            <Header s status id/>
             {move || s.notice.get().map(|n| view! {
                 <p class="error notice" data-testid="notice" on:click=move |_| s.notice.set(None)>{n}" ✕"</p>
             })}
@@ -43,10 +45,101 @@ pub fn SessionPage(id: String) -> impl IntoView {
     }
 }
 
+/// The title the user sees: the D1 row's (which a rename sets and nothing else overwrites),
+/// read from the app-wide list (loaded here if it is not yet); the Durable Object's meta until then.
+fn use_title(s: SessionHandle, id: String) -> (Signal<String>, RwSignal<Option<String>>) {
+    let own = RwSignal::new(None::<String>);
+    let list = super::home::rows();
+    if list.with_untracked(Option::is_none) {
+        super::home::refresh(); // opened straight on this session: the list is not loaded yet
+    }
+    let title = Signal::derive(move || {
+        own.get()
+            .or_else(|| list.with(|l| l.as_ref()?.as_ref().ok()?.iter().find(|r| r.id == id).map(|r| r.title.clone())))
+            .or_else(|| s.sync.with(|x| x.meta().map(|m| m.title.clone())))
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "Session".into())
+    });
+    (title, own)
+}
+
+/// The title, and renaming it in place: Rename opens a field, Enter or Save sends
+/// `PATCH /api/sessions/:id`; a refused title keeps the field open with the API's message.
 #[component]
-fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoView {
+fn Title(id: String, title: Signal<String>, own: RwSignal<Option<String>>) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let save = move || {
+        if saving.get_untracked() {
+            return;
+        }
+        let new = draft.get_untracked();
+        let id = id.get_value();
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            let result = api::submit("PATCH", &format!("/api/sessions/{}", enc(&id)), &SessionRename { title: new.clone() }).await;
+            saving.try_set(false);
+            match result {
+                Ok(()) => {
+                    let title = new.trim().to_string();
+                    super::home::rows().try_update(|l| {
+                        if let Some(Ok(rows)) = l {
+                            rows.iter_mut().filter(|r| r.id == id).for_each(|r| r.title = title.clone());
+                        }
+                    });
+                    own.try_set(Some(title));
+                    error.try_set(None);
+                    editing.try_set(false);
+                }
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
+            }
+        });
+    };
+    view! {
+        <Show
+            when=move || editing.get()
+            fallback=move || view! {
+                <h1 class="session-title" data-testid="session-title">{move || title.get()}</h1>
+                <button class="btn small" data-testid="rename" aria-label="Rename the session"
+                    on:click=move |_| { draft.set(title.get_untracked()); error.set(None); editing.set(true) }>"Rename"</button>
+            }
+        >
+            <form class="rename" on:submit=move |ev| { ev.prevent_default(); save() }>
+                <input data-testid="rename-input" aria-label="Session title" maxlength="400" bind:value=draft
+                    on:keydown=move |ev| if ev.key() == "Escape" { editing.set(false) }/>
+                <button class="btn primary" data-testid="rename-save" disabled=move || saving.get()>"Save"</button>
+                <button class="btn" type="button" data-testid="rename-cancel" on:click=move |_| editing.set(false)>"Cancel"</button>
+                {move || error.get().map(|e| view! { <p class="error small" data-testid="rename-error">{e}</p> })}
+            </form>
+        </Show>
+    }
+}
+
+/// Downloads the transcript as Markdown (built here from the folded transcript).
+fn download_markdown(s: SessionHandle, title: &str) {
+    use wasm_bindgen::JsCast;
+    let md = s.sync.with_untracked(|x| export::markdown(title, x.meta(), x.transcript()));
+    let href = format!("data:text/markdown;charset=utf-8,{}", enc(&md));
+    let Ok(a) = document().create_element("a") else { return };
+    let _ = a.set_attribute("href", &href);
+    let _ = a.set_attribute("download", &export::file_name(title));
+    let _ = a.set_attribute("style", "display:none");
+    if let (Some(body), Ok(a)) = (document().body(), a.dyn_into::<web_sys::HtmlElement>()) {
+        let _ = body.append_child(&a);
+        a.click();
+        a.remove();
+    }
+}
+
+#[component]
+fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>, id: String) -> impl IntoView {
     let meta = Memo::new(move |_| s.sync.with(|x| x.meta().cloned()));
-    let title = move || meta.with(|m| m.as_ref().map(|m| m.title.clone()).filter(|t| !t.is_empty()).unwrap_or_else(|| "Session".into()));
+    let (shown_title, own) = use_title(s, id.clone());
     let place = move || {
         meta.with(|m| {
             m.as_ref().map(|m| {
@@ -70,7 +163,7 @@ fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoVie
     view! {
         <header class="session-head">
             <div class="head-line">
-                <h1 class="session-title" data-testid="session-title">{title}</h1>
+                <Title id title=shown_title own/>
                 <LinkIndicator s/>
             </div>
             <div class="head-line muted small">
@@ -80,6 +173,8 @@ fn Header(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoVie
             </div>
             <KataStrip s/>
             <div class="actions small">
+                <button class="btn" data-testid="export" title="Download the transcript as Markdown"
+                    on:click=move |_| download_markdown(s, &shown_title.get_untracked())>"Export .md"</button>
                 <button class="btn" data-testid="interrupt" disabled=move || !working() on:click=move |_| s.send(ClientCommand::Interrupt)>"Interrupt"</button>
                 <Show
                     when=move || confirm_end.get()
