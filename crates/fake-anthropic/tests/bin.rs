@@ -10,24 +10,7 @@ use tokio::process::Command;
 
 #[tokio::test]
 async fn prints_its_address_and_serves() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-anthropic"))
-        .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn fake-anthropic");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(Duration::from_secs(10), lines.next_line())
-        .await
-        .expect("address line in time")
-        .expect("read stdout")
-        .expect("one line");
-    let url = line
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("bad line: {line}"));
-    let addr: std::net::SocketAddr = url.parse().expect("an address");
+    let (mut child, addr) = start(&["--port", "0"], &[]).await;
     assert!(addr.ip().is_loopback() && addr.port() != 0);
     let body = r#"{"messages":[{"role":"user","content":"ping"}]}"#;
     let r = common::request(addr, "POST", "/v1/messages", body).await;
@@ -62,9 +45,9 @@ async fn start(
     .expect("address line in time")
     .expect("read stdout")
     .expect("one line");
-    let addr = line
+    let addr: std::net::SocketAddr = line
         .strip_prefix("listening on http://")
-        .expect("address line")
+        .unwrap_or_else(|| panic!("bad line: {line}"))
         .parse()
         .expect("an address");
     (child, addr)

@@ -18,14 +18,6 @@ fn batch_text(events: &[EventEnvelope]) -> String {
     codec::encode(&GatewayFrame::Events(EventBatch { events: events.to_vec() }))
 }
 
-fn acks(out: &session_core::Output) -> Vec<u64> {
-    out.commands().iter().filter_map(|c| match c { GatewayCommand::Ack { seq } => Some(*seq), _ => None }).collect()
-}
-
-fn broadcast_seqs(out: &session_core::Output) -> Vec<u64> {
-    out.broadcast.iter().flat_map(ServerFrame::events).map(|(seq, _)| seq).collect()
-}
-
 /// Every event a browser syncing from 0 gets, and how many frames carried them.
 fn synced(h: &mut Harness, batches: bool) -> (Vec<EventEnvelope>, usize) {
     let out = h.client(json!({"type": "sync", "after_seq": 0, "batches": batches}));

@@ -16,20 +16,6 @@ fn error_code(out: &Output) -> Option<ErrorCode> {
     })
 }
 
-fn broadcast_seqs(out: &Output) -> Vec<u64> {
-    out.broadcast.iter().flat_map(ServerFrame::events).map(|(seq, _)| seq).collect()
-}
-
-fn acks(out: &Output) -> Vec<u64> {
-    out.commands()
-        .iter()
-        .filter_map(|c| match c {
-            GatewayCommand::Ack { seq } => Some(*seq),
-            _ => None,
-        })
-        .collect()
-}
-
 fn message(client_id: &str, text: &str) -> serde_json::Value {
     json!({"type": "message", "client_id": client_id, "content": [{"type": "text", "text": text}], "request_id": format!("msg:{client_id}")})
 }

@@ -9,16 +9,6 @@ use session_core::{log, Output, Replay};
 use shared_types::gateway::RunnerState;
 use shared_types::{codec, GatewayCommand, GatewayEvent, ServerFrame, SessionStatus, MAX_FRAME_BYTES};
 
-fn acks(out: &Output) -> Vec<u64> {
-    out.commands()
-        .iter()
-        .filter_map(|c| match c {
-            GatewayCommand::Ack { seq } => Some(*seq),
-            _ => None,
-        })
-        .collect()
-}
-
 /// The `(seq, event)` of every event broadcast.
 fn broadcast(out: &Output) -> Vec<(u64, GatewayEvent)> {
     out.broadcast.iter().flat_map(ServerFrame::events).map(|(seq, e)| (seq, e.clone())).collect()

@@ -12,6 +12,22 @@ use shared_types::{
     SessionConfig, SessionMeta, Usage,
 };
 
+/// The seqs of every `ack` the core sent the gateway.
+pub fn acks(out: &Output) -> Vec<u64> {
+    out.commands()
+        .iter()
+        .filter_map(|c| match c {
+            shared_types::GatewayCommand::Ack { seq } => Some(*seq),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The seqs of every event broadcast to browsers, in order.
+pub fn broadcast_seqs(out: &Output) -> Vec<u64> {
+    out.broadcast.iter().flat_map(shared_types::ServerFrame::events).map(|(seq, _)| seq).collect()
+}
+
 pub const T0: u64 = 1_764_000_000_000;
 
 pub fn meta() -> SessionMeta {
