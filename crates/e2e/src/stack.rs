@@ -137,11 +137,10 @@ pub fn real_model_missing() -> Option<String> {
     ))
 }
 
-/// The secret in `path`, generated there (32 random bytes as hex, mode 600) the first time, so a
-/// persistent run dir keeps its gateway token and set-up code across runs.
+/// The secret in `path`, generated there (16 random bytes as 32 hex digits, mode 600) the first
+/// time, so a persistent run dir keeps its gateway token and set-up code across runs.
 fn secret_file(path: &Path) -> String {
-    use std::io::{Read, Write};
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::io::Read;
     if let Ok(s) = std::fs::read_to_string(path) {
         if !s.trim().is_empty() {
             return s.trim().to_string();
@@ -150,14 +149,7 @@ fn secret_file(path: &Path) -> String {
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).expect("read /dev/urandom");
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-    file.write_all(secret.as_bytes()).expect("write a secret file");
+    write_private(path, &secret);
     secret
 }
 
@@ -236,6 +228,11 @@ impl Stack {
     /// The model (fake unless [`Options::real_model`]), a project `demo` (when the projects root
     /// is empty), the gateway and wrangler dev, all up.
     pub async fn start(options: Options) -> Stack {
+        if options.real_model {
+            if let Some(why) = real_model_missing() {
+                panic!("{why}");
+            }
+        }
         check_build();
         let (root, temp) = match &options.run_dir {
             Some(dir) => {
@@ -258,11 +255,6 @@ impl Stack {
         if std::fs::read_dir(&projects).map(|mut d| d.next().is_none()).unwrap_or(false) {
             progress(&format!("creating a demo git repository in {}", projects.join("demo").display()));
             make_repo(&projects.join("demo"));
-        }
-        if options.real_model {
-            if let Some(why) = real_model_missing() {
-                panic!("{why}");
-            }
         }
         let (sandbox, fake) = if options.real_model {
             (None, None)
@@ -301,15 +293,10 @@ impl Stack {
             stack.rewriter = Some(Rewriter::start(stack.gateway_port).await);
         }
         progress("applying the D1 migrations");
-        stack.migrate_d1();
+        migrate_d1(&stack.persist, &stack.logs);
         progress(&format!("starting wrangler dev on 127.0.0.1:{}", stack.worker_port));
         stack.start_wrangler().await;
         stack
-    }
-
-    /// The fake model; panics with [`Options::real_model`] (a test never asks for that).
-    pub fn model(&self) -> &FakeModel {
-        self.fake.as_ref().expect("this stack runs a real model, not the fake")
     }
 
     pub fn url(&self) -> String {
@@ -389,17 +376,9 @@ impl Stack {
         path
     }
 
-    fn wrangler_cmd(&self) -> Command {
-        wrangler_command(&self.logs)
-    }
-
-    fn migrate_d1(&self) {
-        migrate_d1(&self.persist, &self.logs);
-    }
-
     /// Starts (or restarts, on the same port and `--persist-to`) wrangler dev.
     pub async fn start_wrangler(&mut self) {
-        let mut cmd = self.wrangler_cmd();
+        let mut cmd = wrangler_command(&self.logs);
         cmd.args(["dev", "--ip", "127.0.0.1", "--port", &self.worker_port.to_string(), "--persist-to"])
             .arg(&self.persist)
             .args(["--show-interactive-dev-session=false", "--env-file"])

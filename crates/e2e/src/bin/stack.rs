@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use e2e::stack::{real_model_missing, tail, write_private, Options, Stack};
+use e2e::stack::{tail, write_private, Options, Stack};
 use tokio::signal::unix::{signal, SignalKind};
 
 const USAGE: &str = "usage: stack [--run-dir DIR] [--projects DIR] [--persist DIR] [--logs DIR] [--env-out FILE]
@@ -78,8 +78,8 @@ fn env_lines(stack: &Stack) -> String {
 
 #[tokio::main]
 async fn main() {
-    // A failed start (a missing build, wrangler not coming up) panics with what to do; say only
-    // that, not a backtrace note.
+    // A failed start (no Claude login for --real-model, a missing build, wrangler not coming up)
+    // panics with what to do; say only that, not a backtrace note.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
@@ -96,12 +96,6 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    if args.options.real_model {
-        if let Some(why) = real_model_missing() {
-            eprintln!("stack: {why}");
-            std::process::exit(1);
-        }
-    }
     let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
         (Ok(t), Ok(i)) => (t, i),
         _ => {
