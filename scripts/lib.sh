@@ -10,8 +10,6 @@
 #                         the whole system wired together by the one launcher ($BIN/stack): (the
 #                         fake model,) cc-gateway and wrangler dev; sets STACK_URL (run.sh,
 #                         test.sh and bench.sh use it)
-#   install_cargo_tools   worker-build and wasm-bindgen-cli into the cache (one at a time: a second
-#                         caller waits for the first, with progress); cargo_tools_ok says if done
 #   cleanup               kill every spawned process group (installed as an EXIT trap by
 #                         `use_cleanup_trap`)
 
@@ -99,77 +97,12 @@ cleanup() {
     [ -n "$pid" ] && stop "$pid"
   done
   _SPAWNED_PIDS=()
-  # the cargo tools' background build that this run's setup started, if the run stopped first
-  local f="$DURACLAW_ARTIFACTS/cargo-tools.pid"
-  if [ -f "$f" ]; then
-    pid="$(cat "$f")"
-    rm -f "$f"
-    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null || true
-  fi
 }
 
 use_cleanup_trap() {
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-}
-
-# The cargo tools the wasm build needs, built from crates.io into the cache.
-CARGO_TOOLS_ROOT="$DURACLAW_CACHE/cargo"
-WORKER_BUILD_VERSION=0.8.7
-# wasm-bindgen-cli must be exactly the wasm-bindgen of Cargo.lock.
-wasm_bindgen_wanted() {
-  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$REPO_ROOT/Cargo.lock"
-}
-cargo_tools_ok() {
-  [ "$("$CARGO_TOOLS_ROOT/bin/worker-build" --version 2>/dev/null)" = "$WORKER_BUILD_VERSION" ] &&
-    [ "$("$CARGO_TOOLS_ROOT/bin/wasm-bindgen" --version 2>/dev/null | awk '{print $2}')" = "$(wasm_bindgen_wanted)" ]
-}
-
-# install_cargo_tools: builds worker-build and wasm-bindgen-cli unless they are there. Both share
-# one target dir (their common dependencies compile once) at opt-level 1 (they run for seconds; a
-# full release build of them took twice as long). A lock makes a concurrent caller (build-wasm.sh
-# while setup's background build runs) wait for the build in progress, printing its progress
-# every 30 s, then find the tools there.
-install_cargo_tools() {
-  local lock="$DURACLAW_CACHE/cargo-tools.lock" out="$DURACLAW_CACHE/cargo-tools.log" fd waited=0
-  mkdir -p "$DURACLAW_CACHE"
-  exec {fd}>"$lock"
-  if ! flock -n "$fd"; then
-    log "    the cargo tools are being built (log $out); waiting ..."
-    until flock -w 30 "$fd"; do
-      waited=$((waited + 30))
-      log "    ... ${waited}s: $(grep -c '^ *Compiling' "$out" 2>/dev/null || echo 0) crates compiled, last: $(grep '^ *Compiling' "$out" 2>/dev/null | tail -n 1 | sed 's/^ *//')"
-      [ "$waited" -lt 2400 ] || { log "    gave up after 40 min"; exec {fd}>&-; return 1; }
-    done
-  fi
-  if cargo_tools_ok; then exec {fd}>&-; return 0; fi
-  local wanted host_cargo rc=0 t
-  wanted="$(wasm_bindgen_wanted)"
-  [ -n "$wanted" ] || { log "    no wasm-bindgen in Cargo.lock"; exec {fd}>&-; return 1; }
-  # The native (rustup) cargo builds the tools; fall back to Debian's.
-  host_cargo="$(command -v cargo || echo /usr/bin/cargo)"
-  t="$(_ts)"
-  log "    building worker-build $WORKER_BUILD_VERSION and wasm-bindgen-cli $wanted (log $out)"
-  local -a env=(CARGO_TARGET_DIR="$DURACLAW_CACHE/cargo-tools-target" CARGO_PROFILE_RELEASE_OPT_LEVEL=1
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false
-    CARGO_TERM_PROGRESS_WHEN=never)
-  {
-    env "${env[@]}" "$host_cargo" install worker-build --version "$WORKER_BUILD_VERSION" --locked \
-      --root "$CARGO_TOOLS_ROOT" &&
-      # Not --locked: the locked dependency set of wasm-bindgen-cli holds a yanked crate.
-      env "${env[@]}" "$host_cargo" install wasm-bindgen-cli --version "$wanted" --force --root "$CARGO_TOOLS_ROOT"
-  } >"$out" 2>&1 || rc=$?
-  if [ "$rc" -eq 0 ] && cargo_tools_ok; then
-    rm -rf "$DURACLAW_CACHE/cargo-tools-target"
-    log "    cargo tools built in $(_elapsed "$t")"
-  else
-    log "    building the cargo tools failed; the tail of $out:"
-    tail -n 30 "$out" >&2
-    rc=1
-  fi
-  exec {fd}>&-
-  return "$rc"
 }
 
 # start_stack RUN_DIR PROJECTS BIN FAKE: the whole system on this machine, wired together, by

@@ -16,7 +16,7 @@
 #   WRANGLER_URL / DURACLAW_BASE_URL   the Worker + dashboard, e.g. http://127.0.0.1:41234
 #   WRANGLER_PERSIST                   its --persist-to dir (DO SQLite, D1)
 #   DURACLAW_BUILD_DIR                 build/ (index.js, dashboard/)
-#   CLAUDE_BIN, CHROMIUM, DURACLAW_NPM, PATH with node 22, wrangler, worker-build, wasm-bindgen
+#   CLAUDE_BIN, CHROMIUM, DURACLAW_NPM, PATH with node 22 and wrangler
 # A browser test is just a new crates/e2e/browser/*.test.mjs file (node:test; see support.mjs).
 #
 # Env knobs: DURACLAW_TEST_SKIP_SETUP=1, DURACLAW_TEST_ONLY_E2E=1 (skip native tests),

@@ -5,13 +5,24 @@ pub fn ago(ms: f64) -> String {
     if ms <= 0.0 {
         return String::new();
     }
-    let secs = ((js_sys::Date::now() - ms) / 1000.0).max(0.0) as u64;
+    let secs = ((now_ms() - ms) / 1000.0).max(0.0) as u64;
     match secs {
         0..=44 => "just now".into(),
         45..=3599 => format!("{} min ago", (secs + 30) / 60),
         3600..=86_399 => format!("{} h ago", secs / 3600),
         _ => format!("{} d ago", secs / 86_400),
     }
+}
+
+/// Milliseconds since the epoch, by the browser's clock (natively, for the unit tests, the system's).
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_millis() as f64)
 }
 
 pub fn cost(usd: f64) -> String {
