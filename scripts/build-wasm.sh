@@ -89,29 +89,20 @@ size_line() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# the Worker
+# the Worker and the dashboard: one cargo build
 # ---------------------------------------------------------------------------------------------
+# One invocation rather than one per crate: their common dependencies compile once (with one
+# feature set), and the two single-threaded LTO links at the end run side by side.
 WORKER_WASM="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/orchestrator_worker.wasm"
-
-cargo_worker() {
-  (cd crates/orchestrator-worker &&
-    wasm_env cargo build --lib ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown)
-}
-STEP_HINT="a compile error in crates/orchestrator-worker, or the toolchain: re-run scripts/setup.sh"
-step "cargo build orchestrator-worker (wasm32, $PROFILE)" cargo_worker
-
-# ---------------------------------------------------------------------------------------------
-# the dashboard
-# ---------------------------------------------------------------------------------------------
 DASH_SRC="$REPO_ROOT/crates/dashboard"
 DASH_RAW="$WASM_TARGET_DIR/wasm32-unknown-unknown/$PROFILE_DIR/dashboard.wasm"
 DASH_OUT="$OUT/dashboard"
 
-cargo_dashboard() {
-  wasm_env cargo build -p dashboard --bin dashboard ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown
+cargo_wasm() {
+  wasm_env cargo build -p orchestrator-worker -p dashboard ${PROFILE_ARG:+"$PROFILE_ARG"} --target wasm32-unknown-unknown
 }
-STEP_HINT="a compile error in crates/dashboard, or the toolchain: re-run scripts/setup.sh"
-step "cargo build dashboard (wasm32, $PROFILE)" cargo_dashboard
+STEP_HINT="a compile error in crates/orchestrator-worker or crates/dashboard, or the toolchain: re-run scripts/setup.sh"
+step "cargo build orchestrator-worker and dashboard (wasm32, $PROFILE)" cargo_wasm
 
 # wasm-bundle (crates/wasm-bundle): wasm-bindgen's library at the Cargo.lock version, built by
 # the native toolchain into target/ like any workspace crate (the native tests build it too).
