@@ -8,10 +8,12 @@
 #                                  single-threaded stretches, such as the wasm LTO link), its
 #                                  output shown when step 2 is done
 #   4. end-to-end                  `wrangler dev` (offline, a free port, a temp --persist-to) and
-#                                  every step in E2E_STEPS against it
+#                                  every step in E2E_STEPS against it; beside them, in the
+#                                  background, E2E_BACKGROUND_STEPS (tests that start their own)
 # Every server started here is killed on exit (lib.sh's cleanup trap); every wait has a timeout.
 #
-# Adding an end-to-end step: write a function `e2e_<name>` below and append it to E2E_STEPS.
+# Adding an end-to-end step: write a function `e2e_<name>` below and append it to E2E_STEPS (or,
+# if it starts its own servers and uses nothing of the shared system, E2E_BACKGROUND_STEPS).
 # It runs with these set (and exported for child processes):
 #   WRANGLER_URL / DURACLAW_BASE_URL   the Worker + dashboard, e.g. http://127.0.0.1:41234
 #   WRANGLER_PERSIST                   its --persist-to dir (DO SQLite, D1)
@@ -113,7 +115,7 @@ e2e_browser() {
 # Rust end-to-end tests that need the built wasm and a running Worker: mark them #[ignore] (so the
 # native step skips them) and run them here against DURACLAW_BASE_URL, e.g.
 #   e2e_rust() { cargo test -p e2e -- --ignored; }
-# and add e2e_rust below (before e2e_browser, the slowest).
+# and add e2e_rust to E2E_BACKGROUND_STEPS below.
 
 # The deploy bundle, built offline the way `wrangler deploy` would upload it.
 e2e_deploy_bundle() {
@@ -156,9 +158,14 @@ e2e_session() {
 E2E_STEPS=(
   e2e_health
   e2e_deploy_bundle
+  e2e_browser
+)
+# Steps that start their own wrangler dev and gateway per test, and so need nothing of the shared
+# system: they run one after another in the background while E2E_STEPS run (most of both is
+# waiting on processes, not compiling), their output shown when E2E_STEPS are done.
+E2E_BACKGROUND_STEPS=(
   e2e_api
   e2e_session
-  e2e_browser
 )
 
 # The whole system for the steps that use a shared one (health, browser): the fake model, the
@@ -171,10 +178,39 @@ step "start the system (fake model, gateway, wrangler dev)" start_stack "$STACK_
 export DURACLAW_BASE_URL="$WRANGLER_URL" DURACLAW_STACK_URL="$STACK_URL" DURACLAW_SETUP_CODE="$STACK_SETUP_CODE"
 log "    $WRANGLER_URL (launcher pid $STACK_PID, wrangler log ${WRANGLER_LOG#"$REPO_ROOT"/})"
 
+e2e_background() {
+  local s
+  for s in "${E2E_BACKGROUND_STEPS[@]}"; do
+    STEP_HINT="logs in $DURACLAW_ARTIFACTS"
+    step "e2e: ${s#e2e_}" "$s"
+  done
+}
+export -f e2e_background step log _ts _elapsed "${E2E_BACKGROUND_STEPS[@]}"
+E2E_BACKGROUND_STEPS_LIST="${E2E_BACKGROUND_STEPS[*]}"
+export E2E_BACKGROUND_STEPS_LIST
+spawn e2e-background bash -c 'E2E_BACKGROUND_STEPS=($E2E_BACKGROUND_STEPS_LIST); e2e_background'
+BG_PID="$SPAWNED_PID"
+BG_LOG="$SPAWNED_LOG"
+log "==> e2e: ${E2E_BACKGROUND_STEPS[*]#e2e_} started in the background (log ${BG_LOG#"$REPO_ROOT"/})"
+
 for s in "${E2E_STEPS[@]}"; do
   STEP_HINT="logs in $DURACLAW_ARTIFACTS (wrangler: ${WRANGLER_LOG#"$REPO_ROOT"/})"
   step "e2e: ${s#e2e_}" "$s"
 done
+
+wait_background() {
+  local rc=0 i=0
+  while kill -0 "$BG_PID" 2>/dev/null; do
+    [ $((i % 30)) -eq 0 ] && log "    waiting for it (${i}s): $(grep '^==>' "$BG_LOG" | tail -n 1)"
+    sleep 1
+    i=$((i + 1))
+  done
+  wait "$BG_PID" || rc=$?
+  sed 's/^/    | /' "$BG_LOG" >&2
+  return "$rc"
+}
+STEP_HINT="the failing step's output is above (logs in $DURACLAW_ARTIFACTS)"
+step "e2e: ${E2E_BACKGROUND_STEPS[*]#e2e_} (background)" wait_background
 
 cleanup
 log ""
