@@ -49,7 +49,8 @@ native_tests() {
     cargo test || return 1
   fi
   # The wasm crates are not default members, but their pure parts are tested natively: the
-  # dashboard's markdown renderer and the Worker's cookie parsing, against hostile input.
+  # dashboard's markdown renderer and export, and the Worker's `rules` (cookies, origins), against
+  # hostile input; neither compiles leptos or `worker` natively.
   cargo test -p dashboard || return 1
   cargo test -p orchestrator-worker --lib || return 1
 }

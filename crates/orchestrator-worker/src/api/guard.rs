@@ -14,6 +14,7 @@
 use worker::{Env, Method, Request};
 
 use super::error::ApiError;
+use crate::rules::origin::{is_allowed, is_json};
 
 /// Whether `method` changes state (and so is held to [`state_change`]).
 pub fn changes_state(method: &Method) -> bool {
@@ -40,10 +41,6 @@ pub fn check_origin(req: &Request, env: &Env, what: &str) -> Result<(), ApiError
     )))
 }
 
-/// `origin` is `own` or one of the comma-separated `listed` (a trailing `/` ignored).
-pub fn is_allowed(origin: &str, own: &str, listed: &str) -> bool {
-    origin == own || listed.split(',').map(|o| o.trim().trim_end_matches('/')).any(|o| !o.is_empty() && o == origin)
-}
 
 /// 415 unless the body is declared `application/json` (parameters such as `charset` allowed),
 /// or there is no body and no `Content-Type` at all.
@@ -58,34 +55,5 @@ fn check_json_body(req: &Request) -> Result<(), ApiError> {
             "this route takes a JSON body with `Content-Type: application/json`, not {}",
             found.map_or_else(|| "a body without a Content-Type".to_string(), |ct| format!("{ct:?}"))
         ))),
-    }
-}
-
-/// `application/json`, in any case, with or without parameters.
-pub fn is_json(content_type: &str) -> bool {
-    content_type.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins() {
-        let own = "https://duraclaw.example.com";
-        assert!(is_allowed(own, own, ""));
-        assert!(is_allowed("https://app.example.com", own, " https://app.example.com/ , https://x.example"));
-        assert!(!is_allowed("https://evil.example.com", own, "https://app.example.com"));
-        assert!(!is_allowed("https://duraclaw.example.com.evil.example", own, ""));
-        assert!(!is_allowed("", own, ","));
-    }
-
-    #[test]
-    fn json_content_types() {
-        assert!(is_json("application/json"));
-        assert!(is_json("Application/JSON; charset=utf-8"));
-        assert!(!is_json("text/plain"));
-        assert!(!is_json("application/json-patch+json"));
-        assert!(!is_json("multipart/form-data; boundary=x"));
     }
 }

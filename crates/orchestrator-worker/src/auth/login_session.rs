@@ -14,7 +14,8 @@
 use worker::{D1Database, Request};
 
 use super::users::{User, UserRecord};
-use super::{cookie, crypto};
+use super::crypto;
+use crate::rules::cookie;
 use crate::api::error::ApiError;
 use crate::d1::{int, text};
 

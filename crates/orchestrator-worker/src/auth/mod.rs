@@ -7,7 +7,6 @@
 //! - [`login_session`]: the `duraclaw_session` cookie and the `login_sessions` table
 //! - [`rate_limit`]: failed-login counters in D1
 
-pub mod cookie;
 pub mod credentials;
 pub mod crypto;
 pub mod login_session;
