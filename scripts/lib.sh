@@ -6,6 +6,7 @@
 #   load_env              source $DURACLAW_CACHE/env.sh (written by scripts/setup.sh)
 #   spawn NAME CMD...     start a background server in its own process group, register it for
 #                         cleanup; sets SPAWNED_PID and SPAWNED_LOG
+#   wait_spawned PID LOG  wait for a spawned script with progress, then show its log
 #   start_stack RUN_DIR PROJECTS BIN FAKE
 #                         the whole system wired together by the one launcher ($BIN/stack): (the
 #                         fake model,) cc-gateway and wrangler dev; sets STACK_URL (run.sh,
@@ -74,6 +75,20 @@ spawn() {
   setsid "$@" >"$SPAWNED_LOG" 2>&1 </dev/null &
   SPAWNED_PID=$!
   _SPAWNED_PIDS+=("$SPAWNED_PID")
+}
+
+# wait_spawned PID LOG: waits for a spawned script, every 30 s its latest `==>` step line, then
+# prints its log indented; returns its exit status.
+wait_spawned() {
+  local pid="$1" log_file="$2" rc=0 i=0
+  while kill -0 "$pid" 2>/dev/null; do
+    [ $((i % 30)) -eq 0 ] && log "    waiting for it (${i}s): $(grep '^==>' "$log_file" | tail -n 1)"
+    sleep 1
+    i=$((i + 1))
+  done
+  wait "$pid" || rc=$?
+  sed 's/^/    | /' "$log_file" >&2
+  return "$rc"
 }
 
 # stop PID: SIGTERM the process group, SIGKILL after 30 s (the stack launcher stops what it

@@ -68,20 +68,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 # The wasm build started alongside the native tests, or (DURACLAW_TEST_ONLY_E2E=1) now.
 wait_wasm() {
-  local rc=0
   if [ -z "${WASM_PID:-}" ]; then
     "$REPO_ROOT/scripts/build-wasm.sh"
     return
   fi
-  local i=0
-  while kill -0 "$WASM_PID" 2>/dev/null; do
-    [ $((i % 30)) -eq 0 ] && log "    waiting for it (${i}s): $(grep '^==>' "$WASM_LOG" | tail -n 1)"
-    sleep 1
-    i=$((i + 1))
-  done
-  wait "$WASM_PID" || rc=$?
-  sed 's/^/    | /' "$WASM_LOG" >&2
-  return "$rc"
+  wait_spawned "$WASM_PID" "$WASM_LOG"
 }
 STEP_HINT="see the build-wasm output above (${WASM_LOG:-})"
 step "build wasm (scripts/build-wasm.sh)" wait_wasm
@@ -199,19 +190,8 @@ for s in "${E2E_STEPS[@]}"; do
   step "e2e: ${s#e2e_}" "$s"
 done
 
-wait_background() {
-  local rc=0 i=0
-  while kill -0 "$BG_PID" 2>/dev/null; do
-    [ $((i % 30)) -eq 0 ] && log "    waiting for it (${i}s): $(grep '^==>' "$BG_LOG" | tail -n 1)"
-    sleep 1
-    i=$((i + 1))
-  done
-  wait "$BG_PID" || rc=$?
-  sed 's/^/    | /' "$BG_LOG" >&2
-  return "$rc"
-}
 STEP_HINT="the failing step's output is above (logs in $DURACLAW_ARTIFACTS)"
-step "e2e: ${E2E_BACKGROUND_STEPS[*]#e2e_} (background)" wait_background
+step "e2e: ${E2E_BACKGROUND_STEPS[*]#e2e_} (background)" wait_spawned "$BG_PID" "$BG_LOG"
 
 cleanup
 log ""
