@@ -39,6 +39,8 @@
 //! | `GET /api/projects/:name/file?path=&worktree=` | | [`FileContent`] |
 //! | `GET /api/projects/:name/diff?worktree=` | | [`DiffFiles`] |
 //! | `GET /api/projects/:name/kata-status?worktree=` | | [`KataStatus`] |
+//! | `GET /api/projects/:name/claude-sessions` (gateway `/projects/:name/claude-sessions`) | | [`ClaudeSessionList`] |
+//! | gateway `GET /projects/:name/claude-sessions/:id?worktree=` | | [`ClaudeSessionDetail`] (409 once a Duraclaw session has it) |
 //! | DO `POST /internal/create` | [`CreateSession`] | [`Created`] |
 //! | DO `GET /internal/state` | | [`SessionState`] |
 //! | DO `GET /internal/events?after=&limit=` | | [`EventsPage`] |
@@ -330,9 +332,14 @@ pub struct NewSession {
     /// Absent: the read-only tools are allowed, everything else asks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<PolicyRules>,
-    /// Absent or empty: the prompt's first line.
+    /// Absent or empty: the prompt's first line (for a resumed session, its first prompt's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// A Claude Code session on the gateway's machine to resume ([`ClaudeSession::id`], in the
+    /// checkout `worktree` names): its history is shown and the next message continues it. The
+    /// prompt may then be empty (the session waits for one). Absent: a new Claude session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
 }
 
 /// A tool policy as sent: rules in Claude Code's syntax, not yet parsed.
@@ -355,10 +362,85 @@ impl From<&ToolPolicy> for PolicyRules {
 }
 
 impl NewSession {
+    /// The fields the body takes (any other is refused).
+    pub const FIELDS: [&'static str; 8] =
+        ["project", "worktree", "prompt", "model", "permission_mode", "policy", "title", "resume"];
+
     /// The permission mode as this body carries it.
     pub fn mode(mode: PermissionMode) -> Option<String> {
         Some(mode.as_cli_arg().to_string())
     }
+
+    /// Reads the body from JSON already parsed as a [`serde_json::Value`], taking and refusing
+    /// what the derived decoder does, with its kinds of message (a test holds the two to the
+    /// same answers). The Worker reads it this way: `Value`'s reader is in its wasm anyway, and
+    /// a derived decoder costs code there (ARCHITECTURE.md, "Bundle size").
+    pub fn from_value(body: serde_json::Value) -> Result<NewSession, String> {
+        use serde_json::Value;
+        let Value::Object(fields) = body else {
+            return Err("invalid type: expected an object {\"project\", \"prompt\", ...}".into());
+        };
+        if let Some(key) = fields.keys().find(|k| !Self::FIELDS.contains(&k.as_str())) {
+            return Err(format!("unknown field `{key}`, expected one of {:?}", Self::FIELDS));
+        }
+        let text = |name: &str| optional_text(fields.get(name), name);
+        let required = |name: &str| match fields.get(name) {
+            None => Err(format!("missing field `{name}`")),
+            value => optional_text(value, name)?.ok_or_else(|| format!("invalid type: `{name}` must be a string, not null")),
+        };
+        let policy = match fields.get("policy") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(policy)) => {
+                if let Some(key) = policy.keys().find(|k| *k != "allow" && *k != "deny") {
+                    return Err(format!("unknown field `{key}`, expected `allow` or `deny`"));
+                }
+                Some(PolicyRules { allow: rule_texts(policy.get("allow"), "allow")?, deny: rule_texts(policy.get("deny"), "deny")? })
+            }
+            Some(_) => return Err("invalid type: `policy` must be an object {\"allow\": [...], \"deny\": [...]}".into()),
+        };
+        Ok(NewSession {
+            project: required("project")?,
+            worktree: text("worktree")?,
+            prompt: required("prompt")?,
+            model: text("model")?,
+            permission_mode: text("permission_mode")?,
+            policy,
+            title: text("title")?,
+            resume: text("resume")?,
+        })
+    }
+}
+
+/// An optional string field read from a `Value` (`null` is absent).
+fn optional_text(value: Option<&serde_json::Value>, name: &str) -> Result<Option<String>, String> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(format!("invalid type: `{name}` must be a string")),
+    }
+}
+
+/// A policy's list of rules read from a `Value` (absent is empty).
+fn rule_texts(value: Option<&serde_json::Value>, name: &str) -> Result<Vec<String>, String> {
+    let invalid = || format!("invalid type: `policy.{name}` must be a list of rule strings");
+    match value {
+        None => Ok(Vec::new()),
+        Some(serde_json::Value::Array(rules)) => {
+            rules.iter().map(|r| r.as_str().map(str::to_string).ok_or_else(invalid)).collect()
+        }
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// Whether `id` is a Claude Code session id as the CLI names its files: a UUID in lowercase,
+/// hyphenated (`0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11`). Nothing else is ever used as a file name
+/// or passed to `--resume`.
+pub fn is_claude_session_id(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
 }
 
 /// The answer of `POST /api/sessions` (201) and of the DO's `POST /internal/create`.
@@ -580,4 +662,56 @@ pub type DiffFiles = Vec<FileDiff>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KataStatus {
     pub kata_state: Option<KataState>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Claude Code sessions started elsewhere (the gateway's answers)
+// ---------------------------------------------------------------------------------------------
+
+/// How much of a Claude Code session's first prompt [`ClaudeSession::first_prompt`] keeps, in
+/// characters.
+pub const CLAUDE_PROMPT_CHARS: usize = 200;
+
+/// One Claude Code session recorded on the gateway's machine in a checkout of the project (by
+/// the CLI run anywhere: a terminal, an editor, Duraclaw itself), read from the CLI's own
+/// session file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaudeSession {
+    /// The CLI's session id (see [`is_claude_session_id`]).
+    pub id: String,
+    /// The linked worktree it ran in; `null` for the project's main checkout.
+    pub worktree: Option<String>,
+    /// The first prompt a person typed, cut to [`CLAUDE_PROMPT_CHARS`] characters (ending in
+    /// `…` when cut); `null` when the start of the file holds none.
+    pub first_prompt: Option<String>,
+    /// When the session file last changed.
+    pub modified_at: TimestampMs,
+    /// The session file's size, in bytes.
+    pub size: u64,
+    /// A Duraclaw session has it (started or resumed it): resuming it again is refused (409).
+    pub claimed: bool,
+}
+
+/// `GET /projects/:name/claude-sessions`: the Claude Code sessions of every checkout of the
+/// project, most recently changed first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaudeSessionList {
+    /// The newest ones (at most 100).
+    pub sessions: Vec<ClaudeSession>,
+    /// How many session files were found in all (the list holds the newest of them).
+    pub total: u64,
+}
+
+/// `GET /projects/:name/claude-sessions/:id?worktree=`: one session, as resuming it would show
+/// it. 404 when the checkout has no such session, 409 once a Duraclaw session has it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaudeSessionDetail {
+    pub session: ClaudeSession,
+    /// The directory the CLI ran in (the checkout's real path).
+    pub cwd: String,
+    /// How many prompts the history that a resume shows holds.
+    pub prompts: u64,
+    /// The file is larger than what a resume reads (its last 8 MB): only the end of the history
+    /// is shown.
+    pub history_truncated: bool,
 }

@@ -27,6 +27,11 @@ pub struct SessionConfig {
     pub policy: ToolPolicy,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// A Claude Code session recorded on the gateway's machine (its id, a UUID) that this
+    /// session resumes: the runner shows its history and passes `--resume` to the CLI. Absent: a
+    /// new Claude session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<String>,
 }
 
 /// Claude Code's `--permission-mode`.

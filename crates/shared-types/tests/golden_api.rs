@@ -98,6 +98,20 @@ fn detached_without_status() -> Checkout {
     }
 }
 
+/// A Claude Code session id as the CLI names its files.
+const CLAUDE_ID: &str = "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11";
+
+fn claude_session() -> ClaudeSession {
+    ClaudeSession {
+        id: CLAUDE_ID.into(),
+        worktree: Some("feature-x".into()),
+        first_prompt: Some("Why does the link test flake on CI?".into()),
+        modified_at: 1_764_000_100_000,
+        size: 48_213,
+        claimed: false,
+    }
+}
+
 fn events(seqs: std::ops::RangeInclusive<u64>) -> Vec<EventEnvelope> {
     let kinds = ["session.created", "session.user_message", "session.tool.request"];
     seqs.zip(kinds.iter().cycle()).map(|(seq, k)| EventEnvelope { seq, event: sample_event(k) }).collect()
@@ -143,6 +157,7 @@ fn every_body() -> Vec<Golden> {
                     deny: vec!["Bash(rm *)".into()],
                 }),
                 title: Some("Flaky test".into()),
+                resume: None,
             },
         )),
         strict(golden(
@@ -156,6 +171,21 @@ fn every_body() -> Vec<Golden> {
                 permission_mode: None,
                 policy: None,
                 title: None,
+                resume: None,
+            },
+        )),
+        strict(golden(
+            "new_session.resume",
+            &[],
+            NewSession {
+                project: "demo".into(),
+                worktree: Some("feature-x".into()),
+                prompt: String::new(),
+                model: None,
+                permission_mode: None,
+                policy: None,
+                title: None,
+                resume: Some(CLAUDE_ID.into()),
             },
         )),
         golden("created", &["Created"], Created { id: "5e55105e55105e55105e55105e55105e".into() }),
@@ -240,6 +270,34 @@ fn every_body() -> Vec<Golden> {
         ),
         golden("kata_status", &["KataStatus"], KataStatus { kata_state: Some(kata_state()) }),
         golden("kata_status.none", &[], KataStatus { kata_state: None }),
+        golden(
+            "claude_session_list",
+            &["ClaudeSessionList", "ClaudeSession"],
+            ClaudeSessionList {
+                sessions: vec![
+                    claude_session(),
+                    ClaudeSession {
+                        id: "7c1e0a52-93d4-4b8e-a0f1-2d6c5b4a3e90".into(),
+                        worktree: None,
+                        first_prompt: None,
+                        modified_at: 1_763_990_000_000,
+                        size: 512,
+                        claimed: true,
+                    },
+                ],
+                total: 2,
+            },
+        ),
+        golden(
+            "claude_session_detail",
+            &["ClaudeSessionDetail"],
+            ClaudeSessionDetail {
+                session: claude_session(),
+                cwd: "/srv/projects/.worktrees/demo/feature-x".into(),
+                prompts: 3,
+                history_truncated: false,
+            },
+        ),
         golden(
             "error_body",
             &["ErrorBody", "ErrorDetail"],
@@ -430,5 +488,88 @@ fn session_rename_from_value_agrees_with_the_derived_decoder() {
             (Ok(_), Err(b)) if body.starts_with('[') => assert!(b.contains("invalid type"), "{body}: {b}"),
             _ => panic!("{body}: derived {derived:?}, from_value {by_value:?}"),
         }
+    }
+}
+
+/// A body without `resume` (what every client sent before it existed) still reads, as a new
+/// session; with it, the id comes through.
+#[test]
+fn new_session_bodies_without_resume_still_parse() {
+    let old = r#"{"project":"demo","worktree":"feature-x","prompt":"hi","model":"m","permission_mode":"plan","policy":{"allow":["Read"]},"title":"t"}"#;
+    let body: NewSession = serde_json::from_str(old).unwrap();
+    assert_eq!(body.resume, None);
+    assert_eq!(NewSession::from_value(serde_json::from_str(old).unwrap()), Ok(body));
+    let resumed = std::fs::read_to_string(golden_dir().join("new_session.resume.json")).unwrap();
+    assert_eq!(serde_json::from_str::<NewSession>(&resumed).unwrap().resume.as_deref(), Some(CLAUDE_ID));
+}
+
+/// The Worker reads `POST /api/sessions` through `NewSession::from_value`: it takes and refuses
+/// what the derived decoder does, with the same kind of message (serde's struct-as-array form
+/// aside, as for the rename body; and a duplicated key, which `Value` keeps the last of).
+#[test]
+fn new_session_from_value_agrees_with_the_derived_decoder() {
+    let bodies = [
+        r#"{"project":"demo","prompt":"hi"}"#,
+        r#"{"project":"demo","prompt":""}"#,
+        r#"{"project":"demo","prompt":"","resume":"0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11"}"#,
+        r#"{"project":"demo","prompt":"hi","resume":null,"worktree":null,"title":null,"model":null,"permission_mode":null,"policy":null}"#,
+        r#"{"project":"demo","worktree":"w","prompt":"hi","model":"m","permission_mode":"plan","policy":{"allow":["Read"],"deny":[]},"title":"t","resume":"r"}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{}}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{"deny":["Bash(rm *)"]}}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{"allow":"Read"}}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{"allow":[1]}}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{"allow":null}}"#,
+        r#"{"project":"demo","prompt":"hi","policy":{"allow":[],"ask":[]}}"#,
+        r#"{"project":"demo","prompt":"hi","resume":42}"#,
+        r#"{"project":"demo","prompt":"hi","resume":{"id":"x"}}"#,
+        r#"{"project":"demo","prompt":"hi","owner_id":"x"}"#,
+        r#"{"project":"demo"}"#,
+        r#"{"prompt":"hi"}"#,
+        r#"{"project":null,"prompt":"hi"}"#,
+        r#"{"project":"demo","prompt":7}"#,
+        r#"{}"#,
+        r#"[]"#,
+        r#""demo""#,
+        r#"null"#,
+    ];
+    for body in bodies {
+        let derived = serde_json::from_str::<NewSession>(body).map_err(|e| e.to_string());
+        let by_value = NewSession::from_value(serde_json::from_str(body).unwrap());
+        match (&derived, &by_value) {
+            (_, Err(b)) if body.starts_with('[') => assert!(b.contains("invalid type"), "{body}: {b}"),
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{body}"),
+            (Err(a), Err(b)) => {
+                let kind = |m: &str| ["unknown field", "missing field", "invalid type"].into_iter().find(|k| m.contains(k));
+                assert_eq!(kind(a), kind(b), "{body}: derived {a:?}, from_value {b:?}");
+                assert!(kind(b).is_some(), "{body}: {b}");
+            }
+            _ => panic!("{body}: derived {derived:?}, from_value {by_value:?}"),
+        }
+    }
+}
+
+/// Only the CLI's own file names pass as a Claude session id: nothing that could leave a
+/// directory, no other UUID spelling, no option.
+#[test]
+fn claude_session_ids_are_lowercase_hyphenated_uuids_only() {
+    assert!(is_claude_session_id(CLAUDE_ID));
+    let hostile = [
+        "",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e1",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e111",
+        "0B6D2F8E-4F43-4C2E-9D7E-5D1F6A0C9E11",
+        "0b6d2f8e4f434c2e9d7e5d1f6a0c9e11",
+        "{0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11}",
+        "urn:uuid:0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e1g",
+        "../../../../../../etc/passwd.jsonl00",
+        "0b6d2f8e/4f43-4c2e-9d7e-5d1f6a0c9e11",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e1\0",
+        "--resume-4f43-4c2e-9d7e-5d1f6a0c9e11",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9é1",
+        "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e1\n",
+    ];
+    for id in hostile {
+        assert!(!is_claude_session_id(id), "{id:?} passed");
     }
 }

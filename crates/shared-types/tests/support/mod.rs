@@ -24,6 +24,7 @@ pub fn config() -> SessionConfig {
             deny: vec!["Bash(rm *)".parse().unwrap()],
         },
         title: Some("Fix the flaky test".into()),
+        resume: None,
     }
 }
 
