@@ -14,6 +14,7 @@ use shared_types::{ErrorBody, ErrorCode};
 use crate::checkout::CheckoutError;
 use crate::confine::ConfineError;
 use crate::git::GitError;
+use crate::session_files::SessionFileError;
 
 /// Why a request failed; the message goes to the caller as is.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,16 @@ impl From<GitError> for ApiError {
         match err {
             GitError::TooLarge { .. } => ApiError::TooLarge(err.to_string()),
             _ => ApiError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<SessionFileError> for ApiError {
+    /// A session file that is not a regular file (a symlink, a FIFO, a directory) is no session.
+    fn from(err: SessionFileError) -> Self {
+        match err {
+            SessionFileError::NotFound(m) | SessionFileError::Refused(m) => ApiError::NotFound(m),
+            SessionFileError::Io { .. } => ApiError::Internal(err.to_string()),
         }
     }
 }

@@ -96,6 +96,7 @@ pub fn router(state: AppState) -> Router {
     let guarded = Router::new()
         .merge(crate::projects::router())
         .merge(crate::kata_status::router())
+        .merge(crate::claude_sessions::router())
         .merge(crate::link::router())
         .fallback(unknown_route)
         .layer(middleware::from_fn_with_state(state.token.clone(), auth::require_bearer));

@@ -9,7 +9,8 @@
 //! - The HTTP layer: [`state`] (the router's state and the parts handlers extract from it),
 //!   [`auth`] (the bearer token, checked in constant time on every route but `/health`),
 //!   [`api_error`] (every failure as `{"error":{"code","message"}}`), [`projects`] and
-//!   [`kata_status`] (projects, worktrees, files, diffs, kata state), [`link`]
+//!   [`kata_status`] (projects, worktrees, files, diffs, kata state), [`claude_sessions`] (the
+//!   Claude Code sessions of a project's checkouts, started anywhere), [`link`]
 //!   (`WS /sessions/:id/ws`, the Durable Object's link, relayed to the session's runner, and the
 //!   session routes).
 //! - [`supervisor`]: finds running runners by their sockets and starts new ones with `setsid`.
@@ -18,12 +19,16 @@
 //! - Below both, free of HTTP types: [`config`] (flags and env), [`checkout`] (which directory
 //!   a project and worktree name lead to), [`confine`] (every request path kept inside its
 //!   checkout), [`git`], [`kata`] (reading a checkout's kata state), [`outbox`] (every event
-//!   numbered into SQLite before it is sent), [`gate`] (the tool policy) and the pure
-//!   [`translate`] (the CLI's stream-json into contract events).
+//!   numbered into SQLite before it is sent), [`gate`] (the tool policy), the pure
+//!   [`translate`] (the CLI's stream-json into contract events), [`session_files`] (the CLI's
+//!   own session files, read as hostile input) and [`claims`] (which Duraclaw session has which
+//!   Claude session).
 
 pub mod api_error;
 pub mod auth;
 pub mod checkout;
+pub mod claims;
+pub mod claude_sessions;
 pub mod config;
 pub mod confine;
 pub mod daemon;
@@ -35,6 +40,7 @@ pub mod link;
 pub mod outbox;
 pub mod projects;
 pub mod runner;
+pub mod session_files;
 pub mod state;
 pub mod supervisor;
 pub mod translate;

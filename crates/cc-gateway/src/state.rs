@@ -9,7 +9,9 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::auth::Token;
+use crate::claims::Claims;
 use crate::config::{DaemonConfig, Dirs, RunnerSettings};
+use crate::session_files;
 
 /// The worktrees that sessions are running in right now, as paths. Deleting one of them is
 /// refused with 409. The default knows of no session; the supervisor plugs in the real answer
@@ -31,12 +33,22 @@ pub struct Runners {
     pub settings: Arc<RunnerSettings>,
 }
 
+/// What the routes about Claude Code's own sessions read: where the CLI records them (as the
+/// runners' CLIs will, from the gateway's `CLAUDE_CONFIG_DIR` or `HOME`; `None` without either)
+/// and which of them Duraclaw sessions have.
+#[derive(Clone)]
+pub struct ClaudeFiles {
+    pub projects_dir: Option<Arc<Path>>,
+    pub claims: Claims,
+}
+
 /// The whole state; only the composition root builds it.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<DaemonConfig>,
     pub checkouts: Checkouts,
     pub runners: Runners,
+    pub claude_files: ClaudeFiles,
     pub token: Arc<Token>,
     pub busy_worktrees: BusyWorktrees,
 }
@@ -45,7 +57,11 @@ impl AppState {
     pub fn new(config: DaemonConfig, token: Token) -> Self {
         let checkouts = Checkouts { projects_root: config.projects_root.as_path().into(), max_file_bytes: config.max_file_bytes };
         let runners = Runners { dirs: Arc::new(config.dirs.clone()), settings: Arc::new(config.runner.clone()) };
-        AppState { config: Arc::new(config), checkouts, runners, token: Arc::new(token), busy_worktrees: Arc::new(Vec::new) }
+        let claude_files = ClaudeFiles {
+            projects_dir: session_files::projects_dir().map(Into::into),
+            claims: Claims::new(&config.dirs.state_dir),
+        };
+        AppState { config: Arc::new(config), checkouts, runners, claude_files, token: Arc::new(token), busy_worktrees: Arc::new(Vec::new) }
     }
 
     /// Replaces the busy-worktree hook (the supervisor's list of sessions' worktrees).
@@ -64,6 +80,12 @@ impl FromRef<AppState> for Checkouts {
 impl FromRef<AppState> for Runners {
     fn from_ref(state: &AppState) -> Self {
         state.runners.clone()
+    }
+}
+
+impl FromRef<AppState> for ClaudeFiles {
+    fn from_ref(state: &AppState) -> Self {
+        state.claude_files.clone()
     }
 }
 

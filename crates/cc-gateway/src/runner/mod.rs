@@ -80,7 +80,8 @@ fn run(args: RunnerArgs) -> Result<(), RunnerError> {
         let (tx, rx) = mpsc::unbounded_channel();
         let idle_exit = std::time::Duration::from_secs(args.runner.idle_exit_secs);
         let (session, first) = Session::open(id.clone(), idle_exit, args.cwd.clone(), outbox, std::time::Instant::now())?;
-        let shell = Shell::new(id.clone(), args.runner.clone(), session_dir.clone(), tx.clone());
+        let claims = crate::claims::Claims::new(&args.dirs.state_dir);
+        let shell = Shell::new(id.clone(), args.runner.clone(), session_dir.clone(), claims, tx.clone());
         let (drained_tx, mut drained) = mpsc::channel::<()>(1);
         let server = tokio::spawn(socket::serve(listener, tx.clone(), drained_tx));
         tokio::spawn(stop_on_signal(tx));

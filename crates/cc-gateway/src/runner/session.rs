@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use shared_types::api::is_claude_session_id;
 use shared_types::codec::encode;
 use shared_types::gateway::{GatewayControl, GatewayFrame};
 use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, KataState, RunnerState, SessionConfig};
@@ -22,6 +23,7 @@ use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, KataSt
 use super::claude::{ToCli, HOOK_ID};
 use crate::gate::{Answer, Gate, GateError, Verdict, BY_POLICY};
 use crate::outbox::{Outbox, OutboxError, SessionRecord};
+use crate::session_files::History;
 use crate::translate::{Output, Translator};
 
 /// After `session.terminate`, the runner stays this long so the end reaches attached peers.
@@ -45,6 +47,9 @@ pub enum Input {
     CliExited { generation: u64, code: Option<i32>, stderr: String },
     /// The worktree's newest kata state, read after a tool ran or a turn ended.
     Kata(Option<Box<KataState>>),
+    /// The answer to [`Effect::Claim`]: the session's Claude session is ours (with the history
+    /// of the one resumed), or why not (a code and a message for people).
+    Claimed { result: Result<Option<History>, (ErrorCode, String)> },
     /// The time given with it has come: the core checks whether it may exit now.
     Tick,
     /// SIGTERM or SIGINT: stop the CLI and exit.
@@ -85,6 +90,10 @@ pub enum Effect {
     StopCli,
     /// Read the worktree's kata state and come back with [`Input::Kata`].
     ReadKata { cwd: PathBuf },
+    /// Claim Claude session `claude_session_id` for this session and, when it is resumed, read
+    /// its history from the CLI's session file for the worktree `resume_in`; the shell answers at
+    /// once with [`Input::Claimed`].
+    Claim { claude_session_id: String, resume_in: Option<PathBuf> },
     /// The runner is done: nothing runs, nothing is pending (or it was told to stop).
     Exit,
 }
@@ -111,6 +120,14 @@ enum CliState {
     Up,
 }
 
+/// A `session.create` waiting for its [`Input::Claimed`].
+#[derive(Debug)]
+struct Creating {
+    config: SessionConfig,
+    cwd: PathBuf,
+    claude_session_id: String,
+}
+
 pub struct Session {
     id: String,
     /// A session idle this long with nothing pending exits; the next message resumes it.
@@ -119,6 +136,7 @@ pub struct Session {
     cwd_arg: Option<PathBuf>,
     outbox: Outbox,
     record: Option<SessionRecord>,
+    creating: Option<Creating>,
     gate: Option<Gate>,
     translator: Translator,
     /// The CLI the core talks to; output tagged with another generation is stale.
@@ -156,6 +174,7 @@ impl Session {
             cwd_arg,
             outbox,
             record,
+            creating: None,
             gate,
             translator: Translator::new(),
             generation: 0,
@@ -228,6 +247,7 @@ impl Session {
                 self.kata = Some((*state).clone());
                 self.emit(GatewayEvent::Kata { state: *state })?;
             }
+            Input::Claimed { result } => self.claimed(result)?,
             Input::Tick => {
                 if self.exit_at().is_some_and(|at| at <= now) {
                     tracing::info!(session_id = %self.id, "idle with nothing pending: exiting (the next message resumes)");
@@ -341,28 +361,63 @@ impl Session {
         Ok(())
     }
 
+    /// Creates the session: its Claude session (a new one, or the one `config.resume` names)
+    /// is claimed first ([`Effect::Claim`]); the record is written when the claim is answered.
     fn create(&mut self, conn: u64, config: SessionConfig) -> Result<(), SessionError> {
-        if self.record.is_some() {
+        if self.record.is_some() || self.creating.is_some() {
             return Ok(()); // idempotent: the session exists
         }
         let Some(cwd) = self.cwd_arg.clone() else {
             self.reply_error(conn, ErrorCode::InvalidInput, "the runner was started without a worktree".into());
             return Ok(());
         };
+        if let Some(id) = config.resume.as_deref().filter(|id| !is_claude_session_id(id)) {
+            let message = format!("cannot resume {id:?}: not a Claude Code session id (a UUID)");
+            self.reply_error(conn, ErrorCode::InvalidInput, message);
+            return Ok(());
+        }
+        let claude_session_id = config.resume.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let resume_in = config.resume.is_some().then(|| cwd.clone());
+        self.effects.push(Effect::Claim { claude_session_id: claude_session_id.clone(), resume_in });
+        self.creating = Some(Creating { config, cwd, claude_session_id });
+        Ok(())
+    }
+
+    /// The claim is answered: the session exists from now on. A resumed session's history goes
+    /// out as events (so every device folds the same transcript) before it waits for a prompt;
+    /// a refused one (another Duraclaw session has that Claude session, its file is gone) ends
+    /// at once, saying why.
+    fn claimed(&mut self, result: Result<Option<History>, (ErrorCode, String)>) -> Result<(), SessionError> {
+        let Some(Creating { config, cwd, claude_session_id }) = self.creating.take() else { return Ok(()) };
         let record = SessionRecord {
             config,
             cwd,
-            claude_session_id: uuid::Uuid::new_v4().to_string(),
+            claude_session_id: claude_session_id.clone(),
             started: false,
-            ended: false,
+            ended: result.is_err(),
             turn_open: false,
             open_requests: vec![],
         };
         self.outbox.set_record(&record)?;
         self.gate = Some(gate_for(&record, &self.outbox)?);
-        let claude_session_id = record.claude_session_id.clone();
         self.record = Some(record);
         self.emit(GatewayEvent::Created { session_id: self.id.clone(), claude_session_id })?;
+        match result {
+            Err((code, message)) => {
+                self.emit(GatewayEvent::Error { code, message: message.clone(), fatal: true })?;
+                self.emit(GatewayEvent::Status { state: RunnerState::Stopped })?;
+                return self.emit(GatewayEvent::Complete { summary: message });
+            }
+            Ok(Some(history)) => {
+                if let Some(notice) = history.notice() {
+                    self.emit(GatewayEvent::Error { code: ErrorCode::FrameTooLarge, message: notice, fatal: false })?;
+                }
+                for event in history.events {
+                    self.emit(event)?;
+                }
+            }
+            Ok(None) => {}
+        }
         self.emit(GatewayEvent::Status { state: RunnerState::Stopped })
     }
 

@@ -9,9 +9,13 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use shared_types::ErrorCode;
+
 use super::claude::{self, Cli, CliOutput, Launch};
 use super::session::{CliLaunch, Effect, Input, Outgoing, Session, SessionError};
+use crate::claims::{ClaimError, Claims};
 use crate::config::RunnerSettings;
+use crate::session_files::{self, History, SessionFileError};
 
 /// The largest kata state file the runner reads.
 const KATA_STATE_CAP: u64 = 1024 * 1024;
@@ -31,6 +35,8 @@ pub struct Shell {
     settings: RunnerSettings,
     /// The session's durable directory (where the CLI settings the runner writes go).
     session_dir: PathBuf,
+    /// Which Duraclaw session has which Claude session.
+    claims: Claims,
     /// A sender into the shell's own channel, for the CLI's output and kata reads.
     inbound: mpsc::UnboundedSender<Inbound>,
     conns: HashMap<u64, mpsc::UnboundedSender<Outgoing>>,
@@ -39,8 +45,14 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn new(id: String, settings: RunnerSettings, session_dir: PathBuf, inbound: mpsc::UnboundedSender<Inbound>) -> Self {
-        Shell { id, settings, session_dir, inbound, conns: HashMap::new(), cli: None }
+    pub fn new(
+        id: String,
+        settings: RunnerSettings,
+        session_dir: PathBuf,
+        claims: Claims,
+        inbound: mpsc::UnboundedSender<Inbound>,
+    ) -> Self {
+        Shell { id, settings, session_dir, claims, inbound, conns: HashMap::new(), cli: None }
     }
 
     /// Carries out `first` (what opening the session decided), then feeds the core until it
@@ -114,6 +126,12 @@ impl Shell {
                     }
                 }
                 Effect::ReadKata { cwd } => self.read_kata(cwd),
+                Effect::Claim { claude_session_id, resume_in } => {
+                    let answer = Input::Claimed { result: self.claim(&claude_session_id, resume_in.as_deref()) };
+                    for effect in session.handle(answer, Instant::now())?.into_iter().rev() {
+                        effects.push_front(effect);
+                    }
+                }
                 Effect::Exit => return Ok(true),
             }
         }
@@ -157,6 +175,26 @@ impl Shell {
         Input::CliSpawned { generation, started, settings_error }
     }
 
+    /// Claims Claude session `claude_id` for this session; when it is resumed (in the worktree
+    /// `resume_in`), reads its history first. A new session whose claim cannot be written still
+    /// runs (its id is fresh: no one else can have it); a resumed one does not.
+    fn claim(&self, claude_id: &str, resume_in: Option<&Path>) -> Result<Option<History>, (ErrorCode, String)> {
+        let Some(cwd) = resume_in else {
+            if let Err(e) = self.claims.take(claude_id, &self.id) {
+                tracing::warn!(session_id = %self.id, "{e}; the session runs, but is not marked as Duraclaw's");
+            }
+            return Ok(None);
+        };
+        let history = resumed_history(cwd, claude_id)?;
+        self.claims.take(claude_id, &self.id).map_err(|e| match e {
+            ClaimError::Held(_) => (ErrorCode::Conflict, format!("{e}: open that session instead")),
+            ClaimError::BadId(_) => (ErrorCode::InvalidInput, e.to_string()),
+            ClaimError::Io { .. } => (ErrorCode::Internal, e.to_string()),
+        })?;
+        tracing::info!(session_id = %self.id, claude_session_id = %claude_id, events = history.events.len(), "resuming a Claude Code session");
+        Ok(Some(history))
+    }
+
     /// Writes the settings the CLI gets with `--settings` (kata's hooks), readable by the
     /// gateway's user only. `None` (and a log line) when it cannot be written.
     fn write_cli_settings(&self, settings: &str) -> Option<PathBuf> {
@@ -187,6 +225,23 @@ impl Shell {
             let _ = inbound.send(Inbound::Input(Input::Kata(state.map(Box::new))));
         });
     }
+}
+
+/// The history of Claude session `claude_id` as the CLI recorded it for the worktree `cwd` (the
+/// file `--resume` will continue), or why it cannot be resumed.
+fn resumed_history(cwd: &Path, claude_id: &str) -> Result<History, (ErrorCode, String)> {
+    let not_found = |m: String| (ErrorCode::NotFound, format!("cannot resume Claude Code session {claude_id}: {m}"));
+    let projects = session_files::projects_dir().ok_or_else(|| not_found("neither CLAUDE_CONFIG_DIR nor HOME is set".into()))?;
+    let cwd = cwd.canonicalize().map_err(|e| not_found(format!("the worktree {}: {e}", cwd.display())))?;
+    let failed = |e: SessionFileError| match e {
+        SessionFileError::NotFound(m) | SessionFileError::Refused(m) => not_found(m),
+        SessionFileError::Io { .. } => (ErrorCode::Internal, e.to_string()),
+    };
+    let file = session_files::find(&projects, &cwd, claude_id).map_err(failed)?;
+    if !session_files::head(&file).map_err(failed)?.is_of(&cwd) {
+        return Err(not_found(format!("it was recorded in another directory, not {}", cwd.display())));
+    }
+    session_files::history(&file).map_err(failed)
 }
 
 /// The worktree's kata state; one that cannot be read (or leads out of the worktree) is none.

@@ -13,6 +13,7 @@ use shared_types::{ContentBlock, ErrorCode, GatewayCommand, GatewayEvent, Runner
 use super::{CliLaunch, Effect, Input, Outgoing, Session, ENDED_GRACE};
 use crate::outbox::Outbox;
 use crate::runner::claude::ToCli;
+use crate::session_files::History;
 
 const IDLE: Duration = Duration::from_secs(1800);
 /// The peer every harness attaches (a single-frame reader, as an old Durable Object).
@@ -30,6 +31,8 @@ impl Harness {
     fn created() -> Harness {
         let mut h = Harness::fresh();
         let effects = h.command(GatewayCommand::Create { config: config() });
+        assert!(matches!(&effects[..], [Effect::Claim { resume_in: None, .. }]), "the new Claude session is claimed first: {effects:?}");
+        let effects = h.input(Input::Claimed { result: Ok(None) });
         assert_eq!(events(&effects)[1], status(RunnerState::Stopped));
         h
     }
@@ -470,4 +473,83 @@ fn stop_stops_the_cli_and_exits_at_once() {
     let effects = h.input(Input::Stop);
     assert_eq!(actions(&effects), [&Effect::StopCli, &Effect::Exit]);
     assert_eq!(events(&effects), [status(RunnerState::Stopped)]);
+}
+
+const CLAUDE_ID: &str = "0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11";
+
+fn resume_config(id: &str) -> SessionConfig {
+    serde_json::from_value(json!({"project": "demo", "resume": id})).expect("a config")
+}
+
+/// A history as `session_files` reads it: one turn with a tool call.
+fn history() -> History {
+    let lines = [
+        json!({"type": "user", "cwd": "/w", "message": {"role": "user", "content": "Why does the link test flake?"}}),
+        json!({"type": "assistant", "message": {"id": "msg_1", "role": "assistant", "content": [{"type": "text", "text": "Let me look."}]}}),
+        json!({"type": "assistant", "message": {"id": "msg_1", "role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"file_path": "tests/link.rs"}}]}}),
+        json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "fn main() {}"}]}}),
+        json!({"type": "assistant", "message": {"id": "msg_2", "role": "assistant", "content": [{"type": "text", "text": "A race in the ping."}]}}),
+    ]
+    .map(|l| l.to_string());
+    crate::session_files::history_of_lines(lines.iter().map(|l| l.as_bytes()))
+}
+
+#[test]
+fn a_resumed_session_shows_its_history_and_its_cli_resumes_that_claude_session() {
+    let mut h = Harness::fresh();
+    let effects = h.command(GatewayCommand::Create { config: resume_config(CLAUDE_ID) });
+    let work = h.dir.path().join("work");
+    assert_eq!(effects, [Effect::Claim { claude_session_id: CLAUDE_ID.into(), resume_in: Some(work) }], "claimed and read before anything is said");
+    let effects = h.input(Input::Claimed { result: Ok(Some(history())) });
+    let shown = events(&effects);
+    assert!(matches!(&shown[0], GatewayEvent::Created { claude_session_id, .. } if claude_session_id == CLAUDE_ID));
+    assert_eq!(shown[1..shown.len() - 1], history().events[..], "the history, as events, between created and the wait");
+    assert_eq!(shown.last(), Some(&status(RunnerState::Stopped)));
+    let transcript = shared_types::Transcript::from_events(&h.session.outbox.after(0).expect("the outbox"));
+    assert_eq!(transcript.items.len(), 4, "the prompt, two replies and the tool card: {:?}", transcript.items);
+    assert_eq!(transcript.claude_session_id.as_deref(), Some(CLAUDE_ID));
+
+    let effects = h.message("c1", "and now?");
+    let Some(Effect::SpawnCli { launch, .. }) = effects.last() else { panic!("the CLI starts: {effects:?}") };
+    assert_eq!(launch.claude_session_id, CLAUDE_ID, "the CLI continues the resumed Claude session");
+    assert!(events(&h.command(GatewayCommand::Create { config: resume_config(CLAUDE_ID) })).is_empty(), "create is idempotent");
+}
+
+#[test]
+fn a_history_with_parts_left_out_says_so_first() {
+    let mut h = Harness::fresh();
+    h.command(GatewayCommand::Create { config: resume_config(CLAUDE_ID) });
+    let history = History { truncated: true, oversize: 2, ..history() };
+    let shown = events(&h.input(Input::Claimed { result: Ok(Some(history)) }));
+    let GatewayEvent::Error { code: ErrorCode::FrameTooLarge, message, fatal: false } = &shown[1] else { panic!("{shown:?}") };
+    assert!(message.contains("last 8 MB") && message.contains("2 entries"), "{message}");
+}
+
+#[test]
+fn a_refused_resume_ends_the_session_saying_why() {
+    let mut h = Harness::fresh();
+    h.command(GatewayCommand::Create { config: resume_config(CLAUDE_ID) });
+    let why = "the Claude Code session is already open in Duraclaw (session s0)".to_string();
+    let shown = events(&h.input(Input::Claimed { result: Err((ErrorCode::Conflict, why.clone())) }));
+    assert!(matches!(&shown[..], [
+        GatewayEvent::Created { .. },
+        GatewayEvent::Error { code: ErrorCode::Conflict, fatal: true, .. },
+        GatewayEvent::Status { state: RunnerState::Stopped },
+        GatewayEvent::Complete { summary },
+    ] if *summary == why), "{shown:?}");
+    assert_eq!(errors(&h.message("c1", "hi"), PEER), [ErrorCode::SessionEnded], "no CLI ever runs for it");
+    assert!(h.session.record.as_ref().is_some_and(|r| r.ended));
+}
+
+#[test]
+fn a_resume_of_what_is_not_a_claude_session_id_is_refused_and_creates_nothing() {
+    for id in ["", "../../etc/passwd", "0B6D2F8E-4F43-4C2E-9D7E-5D1F6A0C9E11", "--fork-session", "0b6d2f8e4f434c2e9d7e5d1f6a0c9e11"] {
+        let mut h = Harness::fresh();
+        let effects = h.command(GatewayCommand::Create { config: resume_config(id) });
+        assert_eq!(errors(&effects, PEER), [ErrorCode::InvalidInput], "{id:?}");
+        assert!(actions(&effects).is_empty() && events(&effects).is_empty(), "{id:?}: {effects:?}");
+        assert!(h.session.record.is_none());
+        let effects = h.command(GatewayCommand::Create { config: config() });
+        assert!(matches!(&effects[..], [Effect::Claim { resume_in: None, .. }]), "a good create still works");
+    }
 }
