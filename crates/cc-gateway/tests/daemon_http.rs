@@ -293,6 +293,8 @@ fn every_route_but_health_wants_the_bearer_token() {
         ("GET", "/projects/alpha/file?path=README.md"),
         ("GET", "/projects/alpha/diff"),
         ("GET", "/projects/alpha/kata-status"),
+        ("GET", "/projects/alpha/claude-sessions"),
+        ("GET", "/projects/alpha/claude-sessions/0b6d2f8e-4f43-4c2e-9d7e-5d1f6a0c9e11"),
         ("GET", "/sessions"),
         ("GET", "/sessions/s1/status"),
         ("GET", "/no-such-route"),

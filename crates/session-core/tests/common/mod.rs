@@ -51,6 +51,7 @@ pub fn config() -> SessionConfig {
         permission_mode: PermissionMode::Default,
         policy: Default::default(),
         title: Some("Fix the flaky test".into()),
+        resume: None,
     }
 }
 
