@@ -362,10 +362,6 @@ impl From<&ToolPolicy> for PolicyRules {
 }
 
 impl NewSession {
-    /// The fields the body takes (any other is refused).
-    pub const FIELDS: [&'static str; 8] =
-        ["project", "worktree", "prompt", "model", "permission_mode", "policy", "title", "resume"];
-
     /// The permission mode as this body carries it.
     pub fn mode(mode: PermissionMode) -> Option<String> {
         Some(mode.as_cli_arg().to_string())
@@ -380,56 +376,77 @@ impl NewSession {
         let Value::Object(fields) = body else {
             return Err("invalid type: expected an object {\"project\", \"prompt\", ...}".into());
         };
-        if let Some(key) = fields.keys().find(|k| !Self::FIELDS.contains(&k.as_str())) {
-            return Err(format!("unknown field `{key}`, expected one of {:?}", Self::FIELDS));
-        }
-        let text = |name: &str| optional_text(fields.get(name), name);
-        let required = |name: &str| match fields.get(name) {
-            None => Err(format!("missing field `{name}`")),
-            value => optional_text(value, name)?.ok_or_else(|| format!("invalid type: `{name}` must be a string, not null")),
+        let mut body = NewSession {
+            project: String::new(),
+            worktree: None,
+            prompt: String::new(),
+            model: None,
+            permission_mode: None,
+            policy: None,
+            title: None,
+            resume: None,
         };
-        let policy = match fields.get("policy") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(policy)) => {
-                if let Some(key) = policy.keys().find(|k| *k != "allow" && *k != "deny") {
-                    return Err(format!("unknown field `{key}`, expected `allow` or `deny`"));
+        // one pass over the fields (each `get` would be a map lookup of its own in the wasm)
+        let mut seen = 0;
+        for (key, value) in &fields {
+            let name = key.as_str();
+            let text = |nullable| string_field(value, name, nullable);
+            match name {
+                "project" => body.project = text(false)?.unwrap_or_default(),
+                "prompt" => body.prompt = text(false)?.unwrap_or_default(),
+                "worktree" => body.worktree = text(true)?,
+                "model" => body.model = text(true)?,
+                "permission_mode" => body.permission_mode = text(true)?,
+                "title" => body.title = text(true)?,
+                "resume" => body.resume = text(true)?,
+                "policy" => body.policy = policy_rules(value)?,
+                _ => {
+                    let fields = "project, worktree, prompt, model, permission_mode, policy, title, resume";
+                    return Err(format!("unknown field `{key}`, expected one of {fields}"));
                 }
-                Some(PolicyRules { allow: rule_texts(policy.get("allow"), "allow")?, deny: rule_texts(policy.get("deny"), "deny")? })
             }
-            Some(_) => return Err("invalid type: `policy` must be an object {\"allow\": [...], \"deny\": [...]}".into()),
-        };
-        Ok(NewSession {
-            project: required("project")?,
-            worktree: text("worktree")?,
-            prompt: required("prompt")?,
-            model: text("model")?,
-            permission_mode: text("permission_mode")?,
-            policy,
-            title: text("title")?,
-            resume: text("resume")?,
-        })
-    }
-}
-
-/// An optional string field read from a `Value` (`null` is absent).
-fn optional_text(value: Option<&serde_json::Value>, name: &str) -> Result<Option<String>, String> {
-    match value {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::String(text)) => Ok(Some(text.clone())),
-        Some(_) => Err(format!("invalid type: `{name}` must be a string")),
-    }
-}
-
-/// A policy's list of rules read from a `Value` (absent is empty).
-fn rule_texts(value: Option<&serde_json::Value>, name: &str) -> Result<Vec<String>, String> {
-    let invalid = || format!("invalid type: `policy.{name}` must be a list of rule strings");
-    match value {
-        None => Ok(Vec::new()),
-        Some(serde_json::Value::Array(rules)) => {
-            rules.iter().map(|r| r.as_str().map(str::to_string).ok_or_else(invalid)).collect()
+            seen += usize::from(name == "project") + 2 * usize::from(name == "prompt");
         }
-        Some(_) => Err(invalid()),
+        match seen {
+            3 => Ok(body),
+            2 => Err("missing field `project`".into()),
+            _ => Err("missing field `prompt`".into()),
+        }
     }
+}
+
+/// A string field read from a `Value`; `null` is absent when the field may be.
+fn string_field(value: &serde_json::Value, name: &str, nullable: bool) -> Result<Option<String>, String> {
+    match value {
+        serde_json::Value::String(text) => Ok(Some(text.clone())),
+        serde_json::Value::Null if nullable => Ok(None),
+        _ => Err(format!("invalid type: `{name}` must be a string")),
+    }
+}
+
+/// A policy read from a `Value`: `null` is none; `allow` and `deny` are lists of rule strings,
+/// absent when empty.
+fn policy_rules(value: &serde_json::Value) -> Result<Option<PolicyRules>, String> {
+    use serde_json::Value;
+    let fields = match value {
+        Value::Null => return Ok(None),
+        Value::Object(fields) => fields,
+        _ => return Err("invalid type: `policy` must be an object {\"allow\": [...], \"deny\": [...]}".into()),
+    };
+    let mut policy = PolicyRules::default();
+    for (key, rules) in fields {
+        let list = match key.as_str() {
+            "allow" => &mut policy.allow,
+            "deny" => &mut policy.deny,
+            _ => return Err(format!("unknown field `{key}`, expected `allow` or `deny`")),
+        };
+        let Value::Array(rules) = rules else { return Err(format!("invalid type: `policy.{key}` must be a list of rule strings")) };
+        for rule in rules {
+            let Value::String(rule) = rule else { return Err(format!("invalid type: `policy.{key}` must be a list of rule strings")) };
+            list.push(rule.clone());
+        }
+    }
+    Ok(Some(policy))
 }
 
 /// Whether `id` is a Claude Code session id as the CLI names its files: a UUID in lowercase,

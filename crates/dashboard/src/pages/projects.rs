@@ -1,14 +1,16 @@
 //! Projects: repositories and their worktrees (branch, dirty, ahead/behind), creating a worktree,
-//! and the form that starts a session.
+//! the Claude Code sessions started on the VPS outside Duraclaw (resumed with one tap), and the
+//! form that starts a session.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared_types::api::{Checkout, Created, NewSession, NewWorktree, PolicyRules};
+use shared_types::api::{ClaudeSession, ClaudeSessionList, Checkout, Created, NewSession, NewWorktree, PolicyRules};
 use shared_types::{PermissionMode, PermissionRule, ToolPolicy};
 
 use super::{loading_or_error, store, Loaded};
 use crate::api;
+use crate::display;
 use crate::route::{self, enc, new_session_href, worktree_href};
 
 fn load(projects: RwSignal<Loaded<Vec<Checkout>>>) {
@@ -70,6 +72,7 @@ fn project_card(p: Checkout, projects: RwSignal<Loaded<Vec<Checkout>>>) -> impl 
             </div>
             <ul class="worktrees">{rows}</ul>
             <NewWorktreeForm project=name.clone() projects/>
+            <VpsSessions project=name.clone()/>
         </article>
     }
 }
@@ -84,6 +87,92 @@ fn checkout_badges(c: &Checkout) -> impl IntoView {
             {sync.map(|s| view! { <span class="badge">{s}</span> })}
             {c.error.clone().map(|e| view! { <span class="badge s-error" title=e>"unreadable"</span> })}
         </span>
+    }
+}
+
+/// How many sessions started on the VPS a card shows before "Show all".
+const VPS_SHOWN: usize = 5;
+
+/// "Sessions started on the VPS": the project's Claude Code sessions that no Duraclaw session
+/// has (started in a terminal, an editor...), newest first, each with its first prompt and age;
+/// Resume creates a Duraclaw session that continues it and opens it.
+#[component]
+fn VpsSessions(project: String) -> impl IntoView {
+    let found = RwSignal::<Loaded<ClaudeSessionList>>::new(None);
+    let all = RwSignal::new(false);
+    let path = format!("/api/projects/{}/claude-sessions", enc(&project));
+    spawn_local(async move { store(found, api::get::<ClaudeSessionList>(&path).await) });
+    let project = StoredValue::new(project);
+    let list = move || {
+        found.with(|state| {
+            let list = match state {
+                None => return view! { <p class="muted small">"Looking for sessions…"</p> }.into_any(),
+                Some(Err(e)) => return view! { <p class="error small" data-testid="vps-sessions-error">{e.message.clone()}</p> }.into_any(),
+                Some(Ok(list)) => list,
+            };
+            let open: Vec<ClaudeSession> = list.sessions.iter().filter(|s| !s.claimed).cloned().collect();
+            if open.is_empty() {
+                return view! { <p class="muted small" data-testid="vps-sessions-none">"None: every Claude Code session here is already in Duraclaw."</p> }.into_any();
+            }
+            let more = open.len().saturating_sub(VPS_SHOWN);
+            let shown = if all.get() { open.len() } else { VPS_SHOWN };
+            let rows = open.into_iter().take(shown).map(|s| vps_row(project.get_value(), s)).collect_view();
+            view! {
+                <ul class="worktrees">{rows}</ul>
+                {(more > 0 && !all.get()).then(|| view! {
+                    <button class="link-btn small" data-testid="vps-sessions-all" on:click=move |_| all.set(true)>{format!("Show all ({})", more + VPS_SHOWN)}</button>
+                })}
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <section class="vps-sessions" data-testid="vps-sessions">
+            <h4>"Sessions started on the VPS"</h4>
+            {list}
+        </section>
+    }
+}
+
+fn vps_row(project: String, s: ClaudeSession) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let prompt = s.first_prompt.clone().unwrap_or_else(|| "(no prompt recorded)".into());
+    let place = s.worktree.clone().map(|w| view! { <span class="badge branch">{w}</span> });
+    let age = display::ago(s.modified_at as f64);
+    let (id, worktree) = (s.id.clone(), s.worktree.clone());
+    let resume = move |_| {
+        let body = NewSession {
+            project: project.clone(),
+            worktree: worktree.clone(),
+            prompt: String::new(),
+            model: None,
+            permission_mode: None,
+            policy: None,
+            title: None,
+            resume: Some(id.clone()),
+        };
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            match api::post::<Created>("/api/sessions", &body).await {
+                Ok(created) => route::navigate(&format!("/sessions/{}", enc(&created.id))),
+                Err(e) => {
+                    error.try_set(Some(e.message));
+                }
+            }
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <li data-testid="vps-session" data-id=s.id.clone()>
+            <div class="vps-prompt" title=prompt.clone()>{prompt.clone()}</div>
+            <div class="wt-line small muted">{place}<span>{age}</span></div>
+            <div class="actions small">
+                <button class="btn" data-testid="vps-resume" disabled=move || busy.get() on:click=resume>"Resume"</button>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error small" data-testid="vps-resume-error">{e}</p> })}
+        </li>
     }
 }
 
@@ -194,6 +283,7 @@ pub fn NewSession(project: String, worktree: Option<String>) -> impl IntoView {
             permission_mode: NewSession::mode(permission_mode),
             policy: Some(PolicyRules::from(&ToolPolicy { allow, deny })),
             title: text(title),
+            resume: None,
         };
         busy.set(true);
         error.set(None);

@@ -10,8 +10,13 @@ use crate::auth::require_user;
 use crate::gateway::Gateway;
 
 /// The read-only views of a checkout, and the query parameters each passes on.
-pub const VIEWS: &[(&str, &[&str])] =
-    &[("files", &["path", "worktree"]), ("file", &["path", "worktree"]), ("diff", &["worktree"]), ("kata-status", &["worktree"])];
+pub const VIEWS: &[(&str, &[&str])] = &[
+    ("files", &["path", "worktree"]),
+    ("file", &["path", "worktree"]),
+    ("diff", &["worktree"]),
+    ("kata-status", &["worktree"]),
+    ("claude-sessions", &[]),
+];
 
 /// `GET /api/projects`
 pub async fn list(req: Request, env: &Env) -> Result<Response, ApiError> {
@@ -29,7 +34,7 @@ pub async fn create_worktree(mut req: Request, env: &Env, raw_name: &str) -> Res
     gateway.relay(Method::Post, gateway.url(&["projects", &name, "worktrees"], &[]), Some(body)).await
 }
 
-/// `GET /api/projects/:name/{files,file,diff,kata-status}`; `view` is one of [`VIEWS`].
+/// `GET /api/projects/:name/{files,file,diff,kata-status,claude-sessions}`; `view` is one of [`VIEWS`].
 pub async fn view(req: Request, env: &Env, raw_name: &str, view: &str) -> Result<Response, ApiError> {
     require_user(&req, env).await?;
     let name = decode_segment(raw_name)?;

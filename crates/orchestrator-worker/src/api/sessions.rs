@@ -12,6 +12,7 @@ use super::body::{query_u64, read_json};
 use super::error::{json_response, ApiError};
 use crate::auth::{crypto, require_user, User};
 use crate::d1;
+use crate::gateway::Gateway;
 use crate::session_index;
 use crate::session_stub::SessionStub;
 
@@ -36,11 +37,24 @@ pub async fn list(req: Request, env: &Env) -> Result<Response, ApiError> {
 }
 
 /// `POST /api/sessions`: validates (only admins may choose `bypassPermissions`), writes the index row (`starting`), then creates the DO with
-/// the first prompt. If the DO refuses, the row is removed and its error passed on.
+/// the first prompt. If the DO refuses, the row is removed and its error passed on. A session
+/// that resumes a Claude Code session is first checked with the gateway (its 404 or 409 passed
+/// on, nothing created); its title and searchable prompt are that session's first prompt.
 pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
     let user = require_user(&req, env).await?;
-    let body: NewSession = read_json(&mut req).await?;
-    let (config, prompt) = validate(body)?;
+    // through `Value`, whose reader the Worker has anyway (a derived decoder costs code)
+    let body = NewSession::from_value(read_json(&mut req).await?)
+        .map_err(|e| ApiError::BadJson(format!("the body is not the JSON this route takes: {e}")))?;
+    let (mut config, prompt) = validate(body)?;
+    let first = match &config.resume {
+        Some(id) => resumable(env, &config, id).await?,
+        None => String::new(),
+    };
+    // no title and no prompt: a resumed session, named by its first prompt
+    if config.title.is_none() {
+        let title = title_from_prompt(&first);
+        config.title = Some(if title.is_empty() { "Resumed Claude Code session".into() } else { title });
+    }
     if config.permission_mode == PermissionMode::BypassPermissions && !user.is_admin {
         return Err(ApiError::Forbidden(
             "only an admin may start a session in bypassPermissions (every tool call runs unasked); \
@@ -70,16 +84,30 @@ pub async fn create(mut req: Request, env: &Env) -> Result<Response, ApiError> {
         last_seq: 0,
         created_at: now,
         updated_at: now,
-        prompt: Some(prompt.chars().take(SESSION_PROMPT_CHARS).collect()),
+        prompt: Some(if prompt.is_empty() { &first } else { &prompt }.chars().take(SESSION_PROMPT_CHARS).collect()),
     };
     let db = d1::database(env)?;
     session_index::insert(&db, &user.id, &row).await?;
-    let create = CreateSession { meta, config, client_id: crypto::random_id()?, prompt: vec![ContentBlock::text(prompt)] };
+    let prompt = if prompt.is_empty() { Vec::new() } else { vec![ContentBlock::text(prompt)] };
+    let create = CreateSession { meta, config, client_id: crypto::random_id()?, prompt };
     if let Err(e) = SessionStub::get(env, &id)?.create(&create, &user).await {
         session_index::delete(&db, &id).await?;
         return Err(e);
     }
     Ok(json_response(201, &Created { id }))
+}
+
+/// Asks the gateway whether Claude Code session `id` can be resumed in the config's checkout
+/// (its 400, 404 or 409 is the answer's); its first prompt when it can (empty when none).
+async fn resumable(env: &Env, config: &SessionConfig, id: &str) -> Result<String, ApiError> {
+    let gateway = Gateway::from_env(env)?;
+    let query: Vec<(&str, String)> = config.worktree.iter().map(|w| ("worktree", w.clone())).collect();
+    let url = gateway.url(&["projects", &config.project, "claude-sessions", id], &query);
+    let mut answer = gateway.relay(worker::Method::Get, url, None).await?;
+    let text = answer.text().await?;
+    let detail: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let first = detail.get("session").and_then(|s| s.get("first_prompt")).and_then(serde_json::Value::as_str);
+    Ok(first.unwrap_or_default().to_string())
 }
 
 /// `GET /api/sessions/:id`: the index row and the DO's state.
@@ -140,7 +168,9 @@ fn validate(body: NewSession) -> Result<(SessionConfig, String), ApiError> {
     if let Some(w) = &worktree {
         check_checkout_name("worktree", w)?;
     }
-    if body.prompt.trim().is_empty() {
+    // a resumed session's id is checked by the gateway (400 for anything but a Claude Code session id)
+    let resume = body.resume.filter(|r| !r.is_empty());
+    if body.prompt.trim().is_empty() && (resume.is_none() || !body.prompt.is_empty()) {
         return Err(ApiError::Invalid("the prompt is empty: say what Claude should do".into()));
     }
     if body.prompt.len() > MAX_PROMPT_BYTES {
@@ -167,13 +197,13 @@ fn validate(body: NewSession) -> Result<(SessionConfig, String), ApiError> {
         None => default_policy(),
         Some(p) => parse_policy(p)?,
     };
-    // an explicit title follows the rename rules (length, no control characters)
+    // an explicit title follows the rename rules (length, no control characters); a resumed
+    // session with no prompt takes its title from the gateway's answer
     let title = match body.title.filter(|t| !t.trim().is_empty()) {
-        Some(title) => SessionRename { title }.checked_title().map_err(ApiError::Invalid)?.to_string(),
-        None => title_from_prompt(&body.prompt),
+        Some(title) => Some(SessionRename { title }.checked_title().map_err(ApiError::Invalid)?.to_string()),
+        None => Some(title_from_prompt(&body.prompt)).filter(|t| !t.is_empty()),
     };
-    let config =
-        SessionConfig { project: body.project, worktree, model, permission_mode, policy, title: Some(title) };
+    let config = SessionConfig { project: body.project, worktree, model, permission_mode, policy, title, resume };
     Ok((config, body.prompt))
 }
 

@@ -163,21 +163,24 @@ async fn json_body<T: serde::de::DeserializeOwned>(req: &mut Request, what: &str
 }
 
 impl Shell {
-    /// `POST /internal/create`: store meta and config, queue the prompt; the dial that sends
-    /// `session.create` and then the prompt runs after the answer.
+    /// `POST /internal/create`: store meta and config, queue the prompt (none for a resumed
+    /// session); the dial that sends `session.create` and then the prompt runs after the answer.
     async fn create(self: &Rc<Self>, mut req: Request) -> std::result::Result<Response, Refused> {
         let body: CreateSession = json_body(&mut req, "create").await?;
         let user = header(&req, "X-Duraclaw-User-Name").unwrap_or_else(|| "owner".into());
         let id = body.meta.id.clone();
         let created = self.input(None, |core, now| core.create(body.meta, body.config, now))?;
         self.spawn_follow(created.link);
-        let prompt = ClientFrame::new(ClientCommand::Message { client_id: body.client_id, content: body.prompt });
-        let queued = self.input(None, |core, now| core.on_client_frame(&prompt, &user, now))?;
-        self.spawn_follow(queued.link);
-        if let Some(ServerFrame::Error { code, message, .. }) =
-            queued.replies.into_iter().find(|f| matches!(f, ServerFrame::Error { .. }))
-        {
-            return Err(Refused(code, message));
+        // a resumed session may come without a prompt: it waits for the first
+        if !body.prompt.is_empty() {
+            let prompt = ClientFrame::new(ClientCommand::Message { client_id: body.client_id, content: body.prompt });
+            let queued = self.input(None, |core, now| core.on_client_frame(&prompt, &user, now))?;
+            self.spawn_follow(queued.link);
+            if let Some(ServerFrame::Error { code, message, .. }) =
+                queued.replies.into_iter().find(|f| matches!(f, ServerFrame::Error { .. }))
+            {
+                return Err(Refused(code, message));
+            }
         }
         Ok(Response::from_json(&Created { id })?)
     }
