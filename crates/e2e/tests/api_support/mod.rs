@@ -363,7 +363,9 @@ impl Gateway {
             .arg(&projects)
             .env("CC_GATEWAY_TOKEN", GATEWAY_TOKEN)
             .env("CC_GATEWAY_STATE_DIR", root.join("state"))
-            .env("CC_GATEWAY_RUNTIME_DIR", root.join("run"));
+            .env("CC_GATEWAY_RUNTIME_DIR", root.join("run"))
+            // the Claude Code sessions it lists are the test's, never the user's own
+            .env("CLAUDE_CONFIG_DIR", root.join("claude"));
         let proc = Proc::spawn(cmd, root.join("gateway.log"));
         let deadline = Instant::now() + STEP;
         while try_request(port, "GET", "/health", &[], None).map(|r| r.status) != Some(200) {
@@ -375,6 +377,14 @@ impl Gateway {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Where the CLI would record the sessions of the `demo` checkout (as it names the directory:
+    /// every character of the real path outside `[A-Za-z0-9]` becomes `-`).
+    pub fn claude_session_dir(&self) -> PathBuf {
+        let demo = self.root.join("projects/demo").canonicalize().unwrap();
+        let name: String = demo.to_string_lossy().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        self.root.join("claude/projects").join(name)
     }
 
     pub fn stop(&mut self) {
