@@ -135,7 +135,8 @@ use_cleanup_trap() {
 #     gateway's URL and secret and the SETUP_CODE in an env file (mode 600).
 # Logs go to $DURACLAW_ARTIFACTS. The session runners end with the stack when STACK_END_RUNNERS=1.
 # Sets STACK_PID, STACK_URL, WRANGLER_URL, WRANGLER_LOG, WRANGLER_PERSIST, GATEWAY_PORT,
-# STACK_RUN_DIR, STACK_SETUP_CODE and (fake model) DURACLAW_FAKE_URL.
+# STACK_RUN_DIR, STACK_SETUP_CODE and (fake model) DURACLAW_FAKE_URL and STACK_CLAUDE_CONFIG_DIR (the
+# CLI's config dir in the fake model's sandbox, where its session files go).
 start_stack() {
   local run_dir="$1" projects="$2" bin="$3" fake="$4"
   [ -x "$bin/stack" ] || { log "$bin/stack is missing: cargo build -p e2e --bin stack (with the profile of $bin)"; return 1; }
@@ -172,4 +173,5 @@ start_stack() {
   . "$env_out"
   export STACK_PID STACK_URL WRANGLER_URL WRANGLER_LOG WRANGLER_PERSIST GATEWAY_PORT STACK_RUN_DIR STACK_SETUP_CODE
   [ -z "${DURACLAW_FAKE_URL:-}" ] || export DURACLAW_FAKE_URL
+  [ -z "${STACK_CLAUDE_CONFIG_DIR:-}" ] || export STACK_CLAUDE_CONFIG_DIR
 }

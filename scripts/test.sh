@@ -19,6 +19,7 @@
 #   WRANGLER_PERSIST                   its --persist-to dir (DO SQLite, D1)
 #   DURACLAW_BUILD_DIR                 build/ (index.js, dashboard/)
 #   CLAUDE_BIN, CHROMIUM, DURACLAW_NPM, PATH with node 22 and wrangler
+#   DURACLAW_FAKE_URL, DURACLAW_CLAUDE_CONFIG_DIR   the fake model, and the CLI's config dir in the stack
 # A browser test is just a new crates/e2e/browser/*.test.mjs file (node:test; see support.mjs).
 #
 # Env knobs: DURACLAW_TEST_SKIP_SETUP=1, DURACLAW_TEST_ONLY_E2E=1 (skip native tests),
@@ -168,6 +169,8 @@ STEP_HINT="logs in $DURACLAW_ARTIFACTS"
 step "build cc-gateway and the stack launcher" cargo build -q -p cc-gateway -p e2e --bin cc-gateway --bin stack
 step "start the system (fake model, gateway, wrangler dev)" start_stack "$STACK_DIR/run" "$STACK_DIR/projects" "$REPO_ROOT/target/debug" 1
 export DURACLAW_BASE_URL="$WRANGLER_URL" DURACLAW_STACK_URL="$STACK_URL" DURACLAW_SETUP_CODE="$STACK_SETUP_CODE"
+# the CLI's config in the stack (vps-sessions.test.mjs runs the CLI there as a terminal would)
+export DURACLAW_CLAUDE_CONFIG_DIR="${STACK_CLAUDE_CONFIG_DIR:-}"
 log "    $WRANGLER_URL (launcher pid $STACK_PID, wrangler log ${WRANGLER_LOG#"$REPO_ROOT"/})"
 
 e2e_background() {

@@ -73,6 +73,10 @@ fn env_lines(stack: &Stack) -> String {
     if let Some(fake) = &stack.fake {
         vars.push(("DURACLAW_FAKE_URL", fake.base_url()));
     }
+    if let Some(sandbox) = &stack.sandbox {
+        // where the CLI that runners start records its sessions: a test plants "terminal" ones there
+        vars.push(("STACK_CLAUDE_CONFIG_DIR", sandbox.config_dir().display().to_string()));
+    }
     vars.iter().map(|(k, v)| format!("{k}={}\n", quoted(v))).collect()
 }
 
