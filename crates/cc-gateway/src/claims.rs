@@ -139,7 +139,8 @@ mod tests {
         std::fs::create_dir_all(&claims_dir).unwrap();
         let target = dir.path().join("target");
         std::fs::write(&target, "s-one").unwrap();
-        let cases: &[(&str, &dyn Fn(&Path))] = &[
+        type Make<'a> = &'a dyn Fn(&Path);
+        let cases: &[(&str, Make<'_>)] = &[
             ("a symlink to a claim of ours", &|p| std::os::unix::fs::symlink(&target, p).unwrap()),
             ("a dangling symlink", &|p| std::os::unix::fs::symlink(dir.path().join("nowhere"), p).unwrap()),
             ("a directory", &|p| std::fs::create_dir(p).unwrap()),

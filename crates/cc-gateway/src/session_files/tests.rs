@@ -120,7 +120,7 @@ fn hostile_entries_of_a_session_directory_are_never_read() {
         ("a symlink out", format!("{}.jsonl", id(4)), Box::new(|p| std::os::unix::fs::symlink(&outside, p).unwrap()), false),
         ("a dangling symlink", format!("{}.jsonl", id(5)), Box::new(|p| std::os::unix::fs::symlink(root.path().join("none"), p).unwrap()), false),
         ("a directory named like a session", format!("{}.jsonl", id(6)), Box::new(|p| std::fs::create_dir(p).unwrap()), false),
-        ("a FIFO named like a session", format!("{}.jsonl", id(7)), Box::new(|p| mkfifo(p)), false),
+        ("a FIFO named like a session", format!("{}.jsonl", id(7)), Box::new(mkfifo), false),
         ("a symlink to a FIFO", format!("{}.jsonl", id(8)), Box::new(|p| {
             mkfifo(&root.path().join("fifo"));
             std::os::unix::fs::symlink(root.path().join("fifo"), p).unwrap()
