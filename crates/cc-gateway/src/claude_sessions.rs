@@ -22,6 +22,9 @@ use crate::state::{AppState, Checkouts, ClaudeFiles};
 
 /// The most sessions one list answer holds (the newest).
 pub const MAX_LISTED: usize = 100;
+/// The most files one list answer reads the start of (files that turn out to be another
+/// checkout's, or unreadable, are skipped): planted files cannot make a listing read gigabytes.
+const MAX_HEADS_READ: usize = 2 * MAX_LISTED;
 
 /// The routes (behind the bearer token).
 pub fn router() -> Router<AppState> {
@@ -55,7 +58,7 @@ async fn list(
 }
 
 /// Every checkout's session files, newest first; the first prompt read for the newest
-/// [`MAX_LISTED`] that belong to their checkout.
+/// [`MAX_LISTED`] that belong to their checkout (of the newest [`MAX_HEADS_READ`]).
 fn listed(projects_dir: &Path, checkouts: &[CheckoutPath], files: &ClaudeFiles) -> ClaudeSessionList {
     let mut found: Vec<(&CheckoutPath, SessionFile)> =
         checkouts.iter().flat_map(|c| session_files::list(projects_dir, &c.1).into_iter().map(move |f| (c, f))).collect();
@@ -63,6 +66,7 @@ fn listed(projects_dir: &Path, checkouts: &[CheckoutPath], files: &ClaudeFiles) 
     let total = found.len() as u64;
     let sessions = found
         .into_iter()
+        .take(MAX_HEADS_READ)
         .filter_map(|((worktree, cwd), file)| {
             let head = session_files::head(&file).ok().filter(|h| h.is_of(cwd))?;
             Some(summary(&file, worktree.clone(), head, files.claims.holder(&file.id).is_some()))
