@@ -104,6 +104,16 @@ cargo_wasm() {
 STEP_HINT="a compile error in crates/orchestrator-worker or crates/dashboard, or the toolchain: re-run scripts/setup.sh"
 step "cargo build orchestrator-worker and dashboard (wasm32, $PROFILE)" cargo_wasm
 
+# up_to_date OUTPUT STAMP_FILE STAMP: OUTPUT exists and was made from what STAMP sums up.
+up_to_date() {
+  [ -f "$1" ] && [ "$(cat "$2" 2>/dev/null)" = "$3" ] && log "    up to date"
+}
+# staging_dir PREFIX: a fresh PREFIX.XXXXXX dir, the ones a failed run left behind removed.
+staging_dir() {
+  rm -rf "$1".*
+  mktemp -d "$1.XXXXXX"
+}
+
 # wasm-bundle (crates/wasm-bundle): wasm-bindgen's library at the Cargo.lock version, built by
 # the native toolchain into target/ like any workspace crate (the native tests build it too).
 WASM_BUNDLE_BIN="$REPO_ROOT/target/debug/wasm-bundle"
@@ -116,13 +126,9 @@ step "cargo build wasm-bundle (native)" cargo_wasm_bundle
 worker_bundle() {
   local stamp
   stamp="$(cat "$WORKER_WASM" "$WASM_BUNDLE_BIN" | sha256sum | cut -c1-16) $SCRIPT_HASH ${DURACLAW_WASM_OPT:-1}"
-  if [ -f "$OUT/index.js" ] && [ "$(cat "$OUT/.worker-stamp" 2>/dev/null)" = "$stamp" ]; then
-    log "    up to date"
-    return 0
-  fi
+  up_to_date "$OUT/index.js" "$OUT/.worker-stamp" "$stamp" && return 0
   local tmp t
-  rm -rf "$OUT"/.worker.*
-  tmp="$(mktemp -d "$OUT/.worker.XXXXXX")"
+  tmp="$(staging_dir "$OUT/.worker")" || return 1
   t="$(_ts)"
   "$WASM_BUNDLE_BIN" worker "$WORKER_WASM" "$tmp" || return 1
   log "    wasm-bindgen glue and entry module ($(_elapsed "$t"))"
@@ -155,13 +161,9 @@ dashboard_assets() {
   local stamp static_hash
   static_hash="$(cd "$DASH_SRC" && find index.html public -type f 2>/dev/null | sort | xargs -r sha256sum | sha256sum | cut -c1-16)"
   stamp="$(cat "$DASH_RAW" "$WASM_BUNDLE_BIN" | sha256sum | cut -c1-16) $static_hash ${DURACLAW_WASM_OPT:-1} $SCRIPT_HASH"
-  if [ -f "$DASH_OUT/index.html" ] && [ "$(cat "$OUT/.dashboard-stamp" 2>/dev/null)" = "$stamp" ]; then
-    log "    up to date"
-    return 0
-  fi
+  up_to_date "$DASH_OUT/index.html" "$OUT/.dashboard-stamp" "$stamp" && return 0
   local tmp t
-  rm -rf "$OUT"/.dashboard.*
-  tmp="$(mktemp -d "$OUT/.dashboard.XXXXXX")"
+  tmp="$(staging_dir "$OUT/.dashboard")" || return 1
   t="$(_ts)"
   "$WASM_BUNDLE_BIN" web "$DASH_RAW" "$tmp" dashboard || return 1
   log "    wasm-bindgen ($(_elapsed "$t"))"

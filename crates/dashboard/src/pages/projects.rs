@@ -152,17 +152,7 @@ fn vps_row(project: String, s: ClaudeSession) -> impl IntoView {
             title: None,
             resume: Some(id.clone()),
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api::post::<Created>("/api/sessions", &body).await {
-                Ok(created) => route::navigate(&format!("/sessions/{}", enc(&created.id))),
-                Err(e) => {
-                    error.try_set(Some(e.message));
-                }
-            }
-            busy.try_set(false);
-        });
+        create_session(body, busy, error);
     };
     view! {
         <li data-testid="vps-session" data-id=s.id.clone()>
@@ -174,6 +164,21 @@ fn vps_row(project: String, s: ClaudeSession) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error small" data-testid="vps-resume-error">{e}</p> })}
         </li>
     }
+}
+
+/// Creates the session and opens it; `busy` while the request runs, `error` if it is refused.
+fn create_session(body: NewSession, busy: RwSignal<bool>, error: RwSignal<Option<String>>) {
+    busy.set(true);
+    error.set(None);
+    spawn_local(async move {
+        match api::post::<Created>("/api/sessions", &body).await {
+            Ok(created) => route::navigate(&format!("/sessions/{}", enc(&created.id))),
+            Err(e) => {
+                error.try_set(Some(e.message));
+            }
+        }
+        busy.try_set(false);
+    });
 }
 
 #[component]
@@ -285,17 +290,7 @@ pub fn NewSession(project: String, worktree: Option<String>) -> impl IntoView {
             title: text(title),
             resume: None,
         };
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            match api::post::<Created>("/api/sessions", &body).await {
-                Ok(created) => route::navigate(&format!("/sessions/{}", enc(&created.id))),
-                Err(e) => {
-                    error.try_set(Some(e.message));
-                }
-            }
-            busy.try_set(false);
-        });
+        create_session(body, busy, error);
     };
     let rule_errors = |rules: Memo<Result<Vec<PermissionRule>, Vec<String>>>| {
         move || rules.with(|r| r.as_ref().err().map(|errs| errs.iter().map(|e| view! { <p class="error" data-testid="rule-error">{e.clone()}</p> }).collect_view()))
