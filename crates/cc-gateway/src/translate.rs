@@ -174,14 +174,15 @@ fn system(v: &Value) -> Vec<Output> {
 /// `user` lines from the CLI carry tool results (other user lines are echoes and markers).
 ///
 /// An answered `AskUserQuestion` is the one result passed on as the CLI's structured output
-/// (the line's `tool_use_result`: `{questions, answers, ...}`) instead of the prose the model
-/// reads, so that the answers fold into the question on every device.
+/// (the line's `tool_use_result`: `{questions, answers, ...}`; `toolUseResult` in the CLI's
+/// session files, which a resumed history is read from) instead of the prose the model reads, so
+/// that the answers fold into the question on every device.
 fn tool_results(v: &Value) -> Vec<Output> {
     let Some(content) = v.pointer("/message/content").and_then(Value::as_array) else {
         return Vec::new();
     };
     let results: Vec<&Value> = content.iter().filter(|b| str_at(b, "type") == "tool_result").collect();
-    let answered = v.get("tool_use_result").filter(|r| results.len() == 1 && r.get("answers").is_some_and(Value::is_object));
+    let answered = v.get("tool_use_result").or_else(|| v.get("toolUseResult")).filter(|r| results.len() == 1 && r.get("answers").is_some_and(Value::is_object));
     results
         .into_iter()
         .map(|b| {
@@ -382,6 +383,13 @@ mod tests {
         let out = Translator::new().line(&line(true));
         let [Output::Event(GatewayEvent::ToolResult { result, .. })] = &out[..] else { panic!("{out:?}") };
         assert!(result.as_str().is_some_and(|r| r.starts_with("User has answered")), "{result}");
+        // the same line as the CLI's session file writes it (a resumed history)
+        let mut filed: Value = serde_json::from_str(&line(false)).unwrap();
+        let structured = filed.as_object_mut().unwrap().remove("tool_use_result").unwrap();
+        filed["toolUseResult"] = structured;
+        let out = Translator::new().line(&filed.to_string());
+        let [Output::Event(GatewayEvent::ToolResult { result, .. })] = &out[..] else { panic!("{out:?}") };
+        assert_eq!(result["answers"]["Which colour?"], "blue");
         let bash = translate("allow.jsonl");
         assert!(events(&bash).iter().any(|e| matches!(e, GatewayEvent::ToolResult { result, .. } if result.is_string())));
     }
