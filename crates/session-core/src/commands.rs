@@ -1,7 +1,7 @@
 //! Browser commands checked and turned into gateway commands.
 //!
 //! Bad input gets a clear `error{code, message, request_id}` and changes nothing (invariant 7):
-//! an empty or oversize message, an answer to a tool call that is not pending (or was answered
+//! an empty or oversize message or a bad image (`shared_types::content_problem`), an answer to a tool call that is not pending (or was answered
 //! first by someone else), anything but `sync`/`ping` after the session ended, a full queue.
 
 use std::collections::BTreeMap;
@@ -14,9 +14,8 @@ use crate::queue;
 use crate::sql::Sql;
 use crate::status::Facts;
 
-/// Largest message content (JSON of its blocks): room for an image, and its echo as
-/// `session.user_message` still fits a frame.
-pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Largest message content (JSON of its blocks); the rule is `shared_types::content_problem`.
+pub use shared_types::MAX_MESSAGE_BYTES;
 /// Longest `client_id`, `tool_call_id` or `request_id`.
 pub const MAX_ID_LEN: usize = 128;
 /// Longest deny reason or single answer.
@@ -98,19 +97,8 @@ fn gate(db: &mut impl Sql, facts: &Facts, max_queued: u64) -> Result<Option<Refu
 
 fn message(client_id: &str, content: &[ContentBlock]) -> Result<Accepted, Refusal> {
     check_id("client_id", client_id)?;
-    let has_text = content.iter().any(|b| match b {
-        ContentBlock::Text { text } => !text.trim().is_empty(),
-        ContentBlock::Image { source } => !source.data.is_empty(),
-    });
-    if !has_text {
-        return Err(refuse(ErrorCode::InvalidInput, "the message is empty: write something or attach an image"));
-    }
-    let size = serde_json::to_string(content).map(|s| s.len()).unwrap_or(usize::MAX);
-    if size > MAX_MESSAGE_BYTES {
-        return Err(refuse(
-            ErrorCode::InvalidInput,
-            format!("the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} (attach smaller images)"),
-        ));
+    if let Some(problem) = shared_types::content_problem(content) {
+        return Err(refuse(ErrorCode::InvalidInput, problem));
     }
     Ok(Accepted::Forward {
         key: queue::message_key(client_id),

@@ -38,7 +38,10 @@ pub mod tag_first;
 pub use browser::{ClientCommand, ClientFrame, PendingRequest, ServerFrame, SessionMeta};
 pub use codec::FrameError;
 pub use config::{FileTarget, Grant, PermissionMode, PermissionRule, SessionConfig, SessionGrant, ToolPolicy};
-pub use content::{AssistantBlock, AssistantMessage, ContentBlock, Delta, ImageSource, Usage};
+pub use content::{
+    content_problem, AssistantBlock, AssistantMessage, ContentBlock, Delta, ImageSource, Usage, IMAGE_MEDIA_TYPES,
+    MAX_IMAGES, MAX_IMAGE_BYTES, MAX_MESSAGE_BYTES,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use fold::{fold, Transcript};
 pub use gateway::{

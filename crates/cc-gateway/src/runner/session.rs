@@ -430,8 +430,12 @@ impl Session {
             self.reply_error(conn, ErrorCode::SessionEnded, "the session has ended: start a new one".into());
             return Ok(());
         }
-        if content.is_empty() || client_id.is_empty() {
-            self.reply_error(conn, ErrorCode::InvalidInput, "a message needs a client_id and content".into());
+        if client_id.is_empty() {
+            self.reply_error(conn, ErrorCode::InvalidInput, "a message needs a client_id".into());
+            return Ok(());
+        }
+        if let Some(problem) = shared_types::content_problem(&content) {
+            self.reply_error(conn, ErrorCode::InvalidInput, problem);
             return Ok(());
         }
         if !self.outbox.accept(&client_id)? {

@@ -442,6 +442,34 @@ fn bad_input_gets_an_error_and_changes_nothing() {
 }
 
 #[test]
+fn images_are_checked_again_and_reach_the_cli_as_image_blocks() {
+    let image = |media_type: &str, data: &str| ContentBlock::Image {
+        source: shared_types::ImageSource { kind: "base64".into(), media_type: media_type.into(), data: data.into() },
+    };
+    let mut h = Harness::created();
+    let hostile = [
+        vec![image("image/svg+xml", "PHN2Zy8+")],
+        vec![image("image/png", "R0lGODlhAQABAAAAACw=")], // a GIF labelled PNG
+        vec![image("image/png", "data:image/png;base64,iVBORw0KGgo=")],
+        (0..5).map(|_| image("image/png", "iVBORw0KGgo=")).collect(),
+    ];
+    for content in hostile {
+        let effects = h.command(GatewayCommand::Message { client_id: "c-bad".into(), content: content.clone() });
+        assert_eq!(errors(&effects, PEER), [ErrorCode::InvalidInput], "{content:?}");
+        assert!(events(&effects).is_empty() && actions(&effects).is_empty(), "nothing changes: {content:?}");
+    }
+    let content = vec![ContentBlock::text("what is this?"), image("image/png", "iVBORw0KGgo=")];
+    h.command(GatewayCommand::Message { client_id: "c-img".into(), content: content.clone() });
+    let sent = to_cli(&h.spawned(1));
+    assert_eq!(sent, [ToCli::Initialize, ToCli::User(content)]);
+    assert_eq!(
+        sent[1].to_json()["message"]["content"][1],
+        json!({"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}),
+        "the Messages API's image block on the CLI's stdin"
+    );
+}
+
+#[test]
 fn the_first_answer_wins_and_reaches_the_cli() {
     let mut h = Harness::created();
     h.turn("c1");
