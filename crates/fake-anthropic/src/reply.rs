@@ -27,6 +27,8 @@ pub struct Turn {
     /// The names of the tools the request offers (`tools[].name`); the CLI's side requests
     /// (titles, summaries) offer none.
     pub tools: Vec<String>,
+    /// The media types of the image blocks in the last user message, in order.
+    pub images: Vec<String>,
 }
 
 /// One `tool_use` the model made after the prompt, with the CLI's `tool_result` for it.
@@ -119,6 +121,11 @@ pub fn read_turn(body: &Value) -> Result<Turn, String> {
             .iter()
             .filter(|b| kind(b) == "tool_result")
             .map(tool_result)
+            .collect();
+        turn.images = last
+            .iter()
+            .filter(|b| kind(b) == "image")
+            .map(|b| b.pointer("/source/media_type").and_then(Value::as_str).unwrap_or("?").to_string())
             .collect();
     }
     Ok(turn)
@@ -276,6 +283,14 @@ fn final_text(turn: &Turn, script: &Script) -> String {
             .iter()
             .map(|r| format!("tool result (error={}): {}", r.is_error, r.content));
         return quotes.collect::<Vec<_>>().join("\n");
+    }
+    if !turn.images.is_empty() {
+        let seen = format!("I see {} image(s): {}.", turn.images.len(), turn.images.join(", "));
+        return match &script.text {
+            Some(text) => format!("{seen} {text}"),
+            None if script.prose.is_empty() => seen,
+            None => format!("{seen} You said: {}", script.prose),
+        };
     }
     match &script.text {
         Some(text) => text.clone(),

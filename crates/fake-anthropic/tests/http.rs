@@ -257,3 +257,32 @@ async fn binds_loopback_and_stops_on_shutdown() {
         "still accepting after shutdown"
     );
 }
+
+#[tokio::test]
+async fn says_which_images_the_last_user_message_holds() {
+    let fake = FakeModel::start().await.unwrap();
+    let image = |t: &str| json!({"type": "image", "source": {"type": "base64", "media_type": t, "data": "AAAA"}});
+    let ask = |messages: Value| json!({"model": "m", "stream": false, "messages": messages}).to_string();
+    let cases = [
+        (json!([{"role": "user", "content": [image("image/png")]}]), "I see 1 image(s): image/png."),
+        (
+            json!([{"role": "user", "content": [{"type": "text", "text": "what is it?"}, image("image/jpeg"), image("image/webp")]}]),
+            "I see 2 image(s): image/jpeg, image/webp. You said: what is it?",
+        ),
+        (
+            json!([
+                {"role": "user", "content": [image("image/png")]},
+                {"role": "assistant", "content": [{"type": "text", "text": "I see 1 image(s): image/png."}]},
+                {"role": "user", "content": [{"type": "text", "text": "and now?"}]},
+            ]),
+            "You said: and now?",
+        ),
+    ];
+    for (messages, expected) in cases {
+        let r = request(fake.addr(), "POST", "/v1/messages", &ask(messages)).await;
+        assert_eq!(r.json()["content"][0]["text"], expected);
+    }
+    let recorded = fake.message_requests();
+    assert_eq!(recorded[0].body["messages"][0]["content"][0]["source"]["media_type"], "image/png", "recorded as received");
+    fake.shutdown().await;
+}
