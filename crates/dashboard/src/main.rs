@@ -8,6 +8,7 @@
 //! - [`app`]: the root, which screen to draw. [`render`]: diffs and tool calls as escaped HTML;
 //!   [`markdown`]: markdown as safe HTML (its own renderer, see the module). [`display`]: numbers
 //!   and times.
+//! - [`attach`]: images for the composer (checked, resized in the browser).
 //! - [`pages`]: one module per screen.
 //!
 //! The styles are the one stylesheet in `index.html`; `public/` holds the PWA manifest, icons
@@ -17,6 +18,7 @@
 // app itself, and leptos and the browser bindings it needs, only for wasm32.
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+mod attach;
 mod display;
 mod export;
 mod markdown;

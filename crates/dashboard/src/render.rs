@@ -180,6 +180,38 @@ pub fn content_text(content: &[ContentBlock]) -> String {
         .join("\n")
 }
 
+/// A user message's text blocks alone (its images are drawn by [`thumbs`]).
+pub fn text_only(content: &[ContentBlock]) -> String {
+    let texts = content.iter().filter_map(|b| match b {
+        ContentBlock::Text { text } => Some(text.as_str()),
+        ContentBlock::Image { .. } => None,
+    });
+    texts.collect::<Vec<_>>().join("\n")
+}
+
+/// A message's images as thumbnails. Only an image the shared rule accepts (one of the four
+/// types, base64 whose first bytes match it) becomes a `data:` URL; anything else shows as
+/// `[image]`, so what the attribute holds is base64 and never markup.
+pub fn thumbs(out: &mut String, content: &[ContentBlock]) {
+    let images: Vec<_> = content.iter().filter(|b| matches!(b, ContentBlock::Image { .. })).collect();
+    if images.is_empty() {
+        return;
+    }
+    out.push_str("<div class=\"thumbs\">");
+    for block in images {
+        match block {
+            ContentBlock::Image { source } if shared_types::content_problem(std::slice::from_ref(block)).is_none() => {
+                out.push_str(&format!(
+                    "<img class=\"thumb\" data-testid=\"thumb\" data-type=\"{}\" alt=\"image\" src=\"data:{};base64,{}\">",
+                    source.media_type, source.media_type, source.data
+                ));
+            }
+            _ => out.push_str("<span class=\"thumb bad\">[image]</span>"),
+        }
+    }
+    out.push_str("</div>");
+}
+
 /// Opens an item's element with the attributes the browser tests read (`data-kind`, `data-seq`).
 fn open_item(out: &mut String, tag: &str, class: &str, kind: &str, seq: u64, extra: &str) {
     out.push_str(&format!("<{tag} class=\"{class}\" data-testid=\"item\" data-kind=\"{kind}\" data-seq=\"{seq}\"{extra}>"));
@@ -191,9 +223,14 @@ pub fn item(item: &Item) -> String {
     match item {
         Item::User { seq, content, queued, .. } => {
             open_item(&mut out, "div", if *queued { "msg user queued" } else { "msg user" }, "user", *seq, "");
-            out.push_str("<div class=\"bubble\">");
-            escape_into(&mut out, &content_text(content));
-            out.push_str("</div></div>");
+            thumbs(&mut out, content);
+            let text = text_only(content);
+            if !text.is_empty() {
+                out.push_str("<div class=\"bubble\">");
+                escape_into(&mut out, &text);
+                out.push_str("</div>");
+            }
+            out.push_str("</div>");
         }
         Item::Assistant { seq, message, streaming } => {
             let shown: Vec<&AssistantBlock> = message.content.iter().filter(|b| !matches!(b, AssistantBlock::ToolUse { .. })).collect();
@@ -296,4 +333,35 @@ fn tool(out: &mut String, t: &ToolItem) {
         out.push_str(&format!("<p class=\"muted small\">{what} by {}</p>", escape(by)));
     }
     out.push_str("</details>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared_types::ImageSource;
+
+    fn image(media_type: &str, data: &str) -> ContentBlock {
+        ContentBlock::Image { source: ImageSource { kind: "base64".into(), media_type: media_type.into(), data: data.into() } }
+    }
+
+    #[test]
+    fn only_images_the_shared_rule_accepts_become_thumbnails() {
+        let png = "iVBORw0KGgo=";
+        let cases = [
+            (image("image/png", png), true),
+            (image("image/png\" onerror=\"alert(1)", png), false),
+            (image("image/png", "iVBORw0KGgo=\" onerror=\"alert(1)"), false),
+            (image("image/svg+xml", "PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+"), false),
+            (image("text/html", "PGh0bWw+"), false),
+            (image("image/jpeg", png), false),
+        ];
+        for (block, shown) in cases {
+            let mut out = String::new();
+            thumbs(&mut out, &[block.clone()]);
+            assert_eq!(out.contains("<img"), shown, "{block:?}: {out}");
+            assert!(!out.contains("onerror") && !out.contains("svg"), "{out}");
+        }
+        let html = item(&Item::User { seq: 3, client_id: "c".into(), content: vec![ContentBlock::text("<b>look</b>"), image("image/png", png)], queued: false });
+        assert!(html.contains("src=\"data:image/png;base64,iVBORw0KGgo=\"") && html.contains("&lt;b&gt;look&lt;/b&gt;"), "{html}");
+    }
 }

@@ -35,14 +35,16 @@ export const CHROMIUM_ARGS = [
 /**
  * Launches chromium with a fresh user-data-dir. Returns { context, page, errors, close }:
  * `errors` collects uncaught page errors and console errors, so tests can assert none happened.
+ * Other options (`hasTouch`, `isMobile`...) go to the browser context as they are.
  */
-export async function launch({ viewport = { width: 390, height: 800 } } = {}) {
+export async function launch({ viewport = { width: 390, height: 800 }, ...options } = {}) {
   const userDataDir = await mkdtemp(join(tmpdir(), "duraclaw-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: need("CHROMIUM"),
     headless: true,
     args: CHROMIUM_ARGS,
     viewport,
+    ...options,
     timeout: 30_000,
   });
   context.setDefaultTimeout(15_000);

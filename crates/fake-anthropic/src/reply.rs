@@ -171,7 +171,8 @@ fn kind(block: &Value) -> &str {
     block.get("type").and_then(Value::as_str).unwrap_or("")
 }
 
-/// The user's own text in a message: its text blocks minus the CLI's `<system-reminder>`s.
+/// The user's own text in a message: its text blocks minus the CLI's `<system-reminder>`s and
+/// its notes of saved images.
 /// The newest prompt of a user message: its last text block that is not a system reminder. A
 /// prompt sent after a failed turn is merged by the CLI into the same user message as a block of
 /// its own, and it is the one being answered.
@@ -180,7 +181,9 @@ fn prompt_text(blocks: &[Value]) -> String {
         .iter()
         .filter(|b| kind(b) == "text")
         .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .filter(|t| !t.trim_start().starts_with("<system-reminder>"));
+        .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
+        // The CLI notes where it saved each image of a prompt: `[Image: source: <path>]`.
+        .filter(|t| !t.starts_with("[Image: source: "));
     texts.next_back().unwrap_or_default().trim().to_string()
 }
 

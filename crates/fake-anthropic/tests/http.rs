@@ -270,6 +270,12 @@ async fn says_which_images_the_last_user_message_holds() {
             "I see 2 image(s): image/jpeg, image/webp. You said: what is it?",
         ),
         (
+            // as the CLI sends a prompt with an image: its note of where it saved it comes last
+            json!([{"role": "user", "content": [image("image/png"), {"type": "text", "text": "and this?\n"},
+                {"type": "text", "text": "[Image: source: /tmp/x/images/1.png]"}]}]),
+            "I see 1 image(s): image/png. You said: and this?",
+        ),
+        (
             json!([
                 {"role": "user", "content": [image("image/png")]},
                 {"role": "assistant", "content": [{"type": "text", "text": "I see 1 image(s): image/png."}]},

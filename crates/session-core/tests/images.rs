@@ -42,9 +42,9 @@ fn bad_images_are_refused_and_nothing_is_stored() {
     let gif_as_png = "R0lGODlhAQABAAAAACw=".to_string();
     let cases = [
         ("svg", image("image/svg+xml", "PHN2Zy8+".into()), "PNG, JPEG, GIF or WebP"),
-        ("a gif labelled png", image("image/png", gif_as_png), "not a png file"),
+        ("a gif labelled png", image("image/png", gif_as_png), "not what its media type says"),
         ("a data: URL", image("image/png", format!("data:image/png;base64,{}", png_b64(30))), "not base64"),
-        ("too big", image("image/png", png_b64(shared_types::MAX_IMAGE_BYTES + 3)), "over the limit"),
+        ("too big", image("image/png", png_b64(shared_types::MAX_IMAGE_BYTES + 3)), "over the limit of 1.5 MB"),
     ];
     for (name, block, says) in cases {
         let out = h.client(json!({"type": "message", "client_id": "c-1", "content": [block], "request_id": "r-1"}));

@@ -71,22 +71,42 @@ fn hostile_content_is_refused_with_a_reason() {
         ("pdf", vec![image("application/pdf", b64(b"%PDF-1.7\n%\xe2\xe3"))], "PNG, JPEG, GIF or WebP"),
         ("url source", vec![url("url")], "only base64"),
         ("empty source kind", vec![url("")], "only base64"),
-        ("png labelled jpeg", vec![image("image/jpeg", png.clone())], "not a jpeg file"),
-        ("html labelled png", vec![image("image/png", b64(b"<html><script>x</script>"))], "not a png file"),
-        ("riff that is not webp", vec![image("image/webp", b64(b"RIFF\x24\0\0\0WAVEfmt "))], "not a webp file"),
-        ("too short to be a png", vec![image("image/png", b64(b"\x89P"))], "not a png file"),
-        ("one byte over the image limit", vec![image("image/png", b64(&padded(PNG, MAX_IMAGE_BYTES + 1)))], "over the limit"),
+        ("png labelled jpeg", vec![image("image/jpeg", png.clone())], "not what its media type says"),
+        ("html labelled png", vec![image("image/png", b64(b"<html><script>x</script>"))], "not what its media type says"),
+        ("riff that is not webp", vec![image("image/webp", b64(b"RIFF\x24\0\0\0WAVEfmt "))], "not what its media type says"),
+        ("too short to be a png", vec![image("image/png", b64(b"\x89P"))], "not what its media type says"),
+        ("one byte over the image limit", vec![image("image/png", b64(&padded(PNG, MAX_IMAGE_BYTES + 1)))], "over the limit of 1.5 MB"),
         ("too many images", (0..=MAX_IMAGES).map(|_| image("image/png", png.clone())).collect(), "at most 4 images"),
         ("a bad image after a good one", vec![image("image/png", png.clone()), image("image/gif", png.clone())], "image 2:"),
-        ("a huge text", vec![ContentBlock::text("x".repeat(MAX_MESSAGE_BYTES))], "the limit is"),
+        ("a huge text", vec![ContentBlock::text("x".repeat(MAX_MESSAGE_BYTES))], "over the limit of 4 MB"),
         (
             "images that fit alone but not together",
             (0..3).map(|_| image("image/png", b64(&padded(PNG, MAX_IMAGE_BYTES)))).collect(),
-            "the limit is",
+            "over the limit of 4 MB",
         ),
     ];
     for (name, content, expected) in cases {
         let problem = content_problem(&content).unwrap_or_else(|| panic!("{name}: accepted"));
         assert!(problem.contains(expected), "{name}: {problem:?} does not say {expected:?}");
+    }
+}
+
+#[test]
+fn the_size_bound_is_never_below_the_json_size() {
+    let png = b64(PNG);
+    let texts = ["", "plain", "\u{1}\u{2}\"\\\n\t", "é中😀", &"\u{0}".repeat(1000), &"x\"".repeat(500)];
+    for text in texts {
+        for images in 0..=MAX_IMAGES {
+            let mut content = vec![ContentBlock::text(format!("{text}."))];
+            content.extend((0..images).map(|_| image("image/png", png.clone())));
+            let json = serde_json::to_string(&content).unwrap().len();
+            // Scale the text so that its JSON is just over the limit: the bound must refuse it.
+            let reps = MAX_MESSAGE_BYTES / json.max(1) + 1;
+            let mut big = vec![ContentBlock::text(format!("{text}.").repeat(reps))];
+            big.extend((0..images).map(|_| image("image/png", png.clone())));
+            if serde_json::to_string(&big).unwrap().len() > MAX_MESSAGE_BYTES {
+                assert!(content_problem(&big).is_some(), "{text:?} x{reps} with {images} images");
+            }
+        }
     }
 }

@@ -9,13 +9,16 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use shared_types::fold::Item;
-use shared_types::{AssistantBlock, ClientCommand, ContentBlock, PendingRequest, Question, Scope, SessionStatus, ToolCall};
+use shared_types::{
+    content_problem, AssistantBlock, ClientCommand, ContentBlock, ImageSource, PendingRequest, Question, Scope, SessionStatus,
+    ToolCall, IMAGE_MEDIA_TYPES, MAX_IMAGES,
+};
 
 use shared_types::api::SessionRename;
 
 use crate::route::{enc, worktree_href};
 use crate::session::{new_client_id, use_session, Link, SessionHandle};
-use crate::{api, display, export, render};
+use crate::{api, attach, display, export, render};
 
 /// Items drawn at first, and added by each "Load earlier".
 const PAGE: usize = 60;
@@ -498,27 +501,111 @@ fn QuestionCard(s: SessionHandle, id: String, questions: Vec<Question>) -> impl 
 #[component]
 fn Composer(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    // The images attached so far, each with a key for its thumbnail's remove button.
+    let images = RwSignal::new(Vec::<(u32, ImageSource)>::new());
+    let next_key = StoredValue::new(0u32);
+    let problem = RwSignal::new(None::<String>);
+    let reading = RwSignal::new(0u32);
     let busy = move || matches!(status.get(), Some(SessionStatus::Running | SessionStatus::Starting | SessionStatus::AwaitingApproval | SessionStatus::AwaitingAnswer));
     let ended = move || matches!(status.get(), Some(SessionStatus::Ended)) || s.sync.with(|x| x.transcript().ended);
     let send = move || {
+        if reading.get_untracked() > 0 {
+            return problem.set(Some("an image is still being prepared".into()));
+        }
         let t = text.get_untracked().trim().to_string();
-        if t.is_empty() {
+        let mut content: Vec<ContentBlock> =
+            images.get_untracked().into_iter().map(|(_, source)| ContentBlock::Image { source }).collect();
+        if !t.is_empty() {
+            content.push(ContentBlock::text(t));
+        }
+        if content.is_empty() {
             return;
         }
-        s.send(ClientCommand::Message { client_id: new_client_id(), content: vec![ContentBlock::text(t)] });
+        if let Some(p) = content_problem(&content) {
+            return problem.set(Some(p));
+        }
+        s.send(ClientCommand::Message { client_id: new_client_id(), content });
         text.set(String::new());
+        images.set(Vec::new());
+        problem.set(None);
     };
+    let add = move |files: Vec<web_sys::File>| {
+        if files.is_empty() {
+            return;
+        }
+        problem.set(None);
+        for file in files {
+            if images.with_untracked(Vec::len) + reading.get_untracked() as usize >= MAX_IMAGES {
+                problem.set(Some(format!("at most {MAX_IMAGES} images per message")));
+                break;
+            }
+            reading.update(|n| *n += 1);
+            leptos::task::spawn_local(async move {
+                let prepared = attach::prepare(file).await;
+                reading.update(|n| *n -= 1);
+                match prepared {
+                    Ok(source) => {
+                        let key = next_key.get_value();
+                        next_key.set_value(key + 1);
+                        images.update(|v| v.push((key, source)));
+                    }
+                    Err(p) => problem.set(Some(p)),
+                }
+            });
+        }
+    };
+    let picked = move |ev: web_sys::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        add(file_list(input.files()));
+        input.set_value(""); // picking the same file again fires again
+    };
+    let pasted = move |ev: web_sys::ClipboardEvent| {
+        let files = file_list(ev.clipboard_data().and_then(|d| d.files()));
+        if !files.is_empty() {
+            ev.prevent_default();
+            add(files);
+        }
+    };
+    let accept = IMAGE_MEDIA_TYPES.join(",");
     view! {
-        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send() }>
+        <form class="composer" data-testid="composer" on:submit=move |ev| { ev.prevent_default(); send() }>
+            {move || problem.get().map(|p| view! {
+                <p class="error composer-error" data-testid="composer-error" on:click=move |_| problem.set(None)>{p}" ✕"</p>
+            })}
+            <Show when=move || !images.with(Vec::is_empty) || reading.get() != 0>
+                <div class="attachments" data-testid="attachments">
+                    <For each=move || images.get() key=|(k, _)| *k let:((key, source))>
+                        <span class="attached" data-testid="attached">
+                            <img class="thumb" alt="attached image" src=format!("data:{};base64,{}", source.media_type, source.data)/>
+                            <button type="button" class="remove" data-testid="attached-remove" aria-label="Remove image"
+                                on:click=move |_| images.update(|v| v.retain(|(k, _)| *k != key))>"✕"</button>
+                        </span>
+                    </For>
+                    {move || (reading.get() != 0).then(|| view! { <span class="muted" data-testid="attach-reading">"Preparing…"</span> })}
+                </div>
+            </Show>
+            <label class="btn attach" data-testid="attach-image" class:disabled=ended>
+                "Image"
+                <input type="file" class="file" data-testid="attach-image-input" accept=accept multiple disabled=ended on:change=picked/>
+            </label>
+            <label class="btn attach touch-only" data-testid="attach-photo" class:disabled=ended>
+                "Photo"
+                <input type="file" class="file" data-testid="attach-photo-input" accept="image/*" capture="environment" disabled=ended on:change=picked/>
+            </label>
             <textarea
                 data-testid="composer-input"
                 rows="2"
                 placeholder=move || if ended() { "This session has ended." } else if busy() { "Claude is working: your message waits for this turn." } else { "Message Claude (Ctrl+Enter sends)" }
                 disabled=ended
                 bind:value=text
+                on:paste=pasted
                 on:keydown=move |ev| if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) { ev.prevent_default(); send() }
             ></textarea>
             <button class="btn primary" data-testid="composer-send" disabled=ended>{move || if busy() { "Queue" } else { "Send" }}</button>
         </form>
     }
+}
+
+fn file_list(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    list.map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect()).unwrap_or_default()
 }
