@@ -202,22 +202,23 @@ async function images(d, size) {
   const answers = await page.evaluate(async ({ id, forged }) => {
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/sessions/${encodeURIComponent(id)}/ws`);
     const errors = {};
-    let snapshot;
-    const got = new Promise((resolve) => {
-      ws.onmessage = (m) => {
-        const f = JSON.parse(m.data);
-        if (f.type === "snapshot") snapshot?.();
-        if (f.type === "error" && f.request_id) errors[f.request_id] = f;
-        if (Object.keys(errors).length === forged.length) resolve();
-      };
-    });
+    let snapshot, pong;
+    ws.onmessage = (m) => {
+      const f = JSON.parse(m.data);
+      if (f.type === "snapshot") snapshot();
+      if (f.type === "error" && f.request_id) errors[f.request_id] = f;
+      if (f.type === "pong") pong();
+    };
     await new Promise((r) => { ws.onopen = r; });
     ws.send(JSON.stringify({ type: "sync", after_seq: 1_000_000 }));
     await new Promise((r) => { snapshot = r; });
     for (const [name, content] of forged) {
       ws.send(JSON.stringify({ type: "message", client_id: `forged-${name}`, content, request_id: `forged-${name}` }));
     }
-    await got;
+    // the Durable Object answers a socket's frames in order: once the pong is here, every
+    // message before it has been answered (or accepted, with no answer)
+    ws.send(JSON.stringify({ type: "ping" }));
+    await new Promise((r) => { pong = r; });
     ws.close();
     return errors;
   }, { id, forged });

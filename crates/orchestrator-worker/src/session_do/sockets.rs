@@ -2,40 +2,81 @@
 //! they stay open. Everything a socket needs after a wake lives in its attachment (who it is,
 //! whether it has synced, how far it has seen), never only in the object's fields.
 
-use serde::{Deserialize, Serialize};
 use shared_types::{codec, ErrorCode, ServerFrame};
+use worker::wasm_bindgen::JsValue;
+use worker::worker_sys::ext::WebSocketExt;
 use worker::{State, WebSocket};
 
 /// What a browser socket carries through hibernation.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Attachment {
     pub user_id: String,
     pub user_name: String,
-    /// The login the socket was opened with (empty on sockets from before logins were named):
-    /// ending that login closes the socket.
-    #[serde(default)]
+    /// The login the socket was opened with: ending that login closes the socket.
     pub login_id: String,
     /// Sent `sync` and got its snapshot: live events go to it from then on (before that they
     /// would arrive ahead of the snapshot).
-    #[serde(default)]
     pub synced: bool,
     /// The highest seq sent to this socket.
-    #[serde(default)]
     pub cursor: u64,
     /// Its `sync` asked for `batches`: it reads `events` frames (an older dashboard gets one
     /// `event` frame per event).
-    #[serde(default)]
     pub batches: bool,
 }
 
 impl Attachment {
     pub fn of(ws: &WebSocket) -> Option<Attachment> {
-        ws.deserialize_attachment().ok().flatten()
+        Attachment::decode(&ws.as_ref().deserialize_attachment().ok()?.as_string()?)
     }
 
     pub fn save(&self, ws: &WebSocket) {
-        if let Err(e) = ws.serialize_attachment(self) {
-            worker::console_error!("could not store a browser socket's attachment: {e}");
+        if ws.as_ref().serialize_attachment(JsValue::from_str(&self.encode())).is_err() {
+            worker::console_error!("could not store a browser socket's attachment");
+        }
+    }
+
+    /// The attachment as one string, `a1` then tab-separated: synced, batches (`0`/`1`), cursor,
+    /// user id, login id, and the user's name last (so that it may hold anything). Written by
+    /// hand: a serde struct through `serde_wasm_bindgen` costs the Worker about 1.5 KB. A socket
+    /// whose attachment does not read (one accepted by an older Worker, which stored an object)
+    /// is treated as gone; its browser reconnects.
+    pub fn encode(&self) -> String {
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let fields = [flag(self.synced), flag(self.batches), &self.cursor.to_string(), &self.user_id, &self.login_id, &self.user_name];
+        format!("a1\t{}", fields.join("\t"))
+    }
+
+    pub fn decode(text: &str) -> Option<Attachment> {
+        let mut f = text.strip_prefix("a1\t")?.splitn(6, '\t');
+        let mut flag = || match f.next()? {
+            "0" => Some(false),
+            "1" => Some(true),
+            _ => None,
+        };
+        let (synced, batches) = (flag()?, flag()?);
+        Some(Attachment {
+            synced,
+            batches,
+            cursor: f.next()?.parse().ok()?,
+            user_id: f.next()?.to_string(),
+            login_id: f.next()?.to_string(),
+            user_name: f.next()?.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Attachment;
+
+    #[test]
+    fn an_attachment_reads_back_and_a_bad_one_does_not() {
+        let a = Attachment { user_id: "u1".into(), user_name: "ada\tlovelace\n✓".into(), login_id: "l1".into(), synced: true, cursor: 42, batches: false };
+        assert_eq!(Attachment::decode(&a.encode()), Some(a.clone()));
+        let empty = Attachment::default();
+        assert_eq!(Attachment::decode(&empty.encode()), Some(empty));
+        for bad in ["", "a1", "a1\t1\t0\t42\tu1\tl1", "a1\t2\t0\t42\tu1\tl1\tn", "a1\t1\t0\t-1\tu1\tl1\tn", "{\"user_id\":\"u1\"}", "a2\t1\t0\t4\tu\tl\tn"] {
+            assert_eq!(Attachment::decode(bad), None, "{bad:?}");
         }
     }
 }
