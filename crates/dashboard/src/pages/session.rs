@@ -559,10 +559,14 @@ fn Composer(s: SessionHandle, status: Memo<Option<SessionStatus>>) -> impl IntoV
         add(file_list(input.files()));
         input.set_value(""); // picking the same file again fires again
     };
+    // A pasted file is attached; text pasted with it (a copied cell, say) still goes in the box.
     let pasted = move |ev: web_sys::ClipboardEvent| {
-        let files = file_list(ev.clipboard_data().and_then(|d| d.files()));
+        let Some(data) = ev.clipboard_data() else { return };
+        let files = file_list(data.files());
         if !files.is_empty() {
-            ev.prevent_default();
+            if data.get_data("text/plain").map_or(true, |t| t.is_empty()) {
+                ev.prevent_default();
+            }
             add(files);
         }
     };
