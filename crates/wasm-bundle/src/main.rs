@@ -246,3 +246,70 @@ export { __worker_init_state_inner as __worker_init_state, reset as __wbg_reset_
         assert_eq!(ident("("), None);
     }
 }
+
+/// The entry module run by node against a stand-in for wasm-bindgen's glue (the runtime's
+/// `cloudflare:workers` replaced by a plain base class, workerd's global `addEventListener` by a
+/// no-op): a trap poisons the instance, the next
+/// call resets it first, and a Durable Object rebuilds its Rust side once per reset.
+#[cfg(test)]
+mod entry_runs {
+    use super::*;
+
+    const STAND_IN_GLUE: &str = r#"
+const state = { criticalError: false, instanceId: 0 };
+export let resets = 0, built = 0;
+export function __worker_init_state() { return state; }
+export function __wbg_reset_state() { resets++; }
+export class SessionDO {
+  constructor(ctx, env) { built++; this.env = env; }
+  async fetch(req) { if (req === "trap") throw new WebAssembly.RuntimeError("unreachable"); return `do:${req}:${this.env}`; }
+  free() {}
+}
+export function fetch(req, env, ctx) { if (req === "trap") throw new WebAssembly.RuntimeError("unreachable"); return `worker:${req}:${env}`; }
+"#;
+
+    const SCRIPT: &str = r#"
+import Entry, { SessionDO } from "./entry.mjs";
+import * as glue from "./index.js";
+const log = [];
+const w = new Entry(); w.env = "E"; w.ctx = {};
+log.push(w.fetch("a"));
+try { w.fetch("trap"); } catch (e) { log.push(e.constructor.name); }
+log.push(glue.resets, w.fetch("b"), glue.resets);
+const d = new SessionDO({}, "D");
+log.push(glue.built, await d.fetch("x"));
+try { await d.fetch("trap"); } catch (e) { log.push(e.constructor.name); }
+log.push(await d.fetch("y"), glue.built, glue.resets, typeof d.free);
+console.log(JSON.stringify(log));
+"#;
+
+    #[test]
+    fn a_trap_resets_the_instance_before_the_next_call_and_objects_rebuild() {
+        let dir = std::env::temp_dir().join(format!("wasm-bundle-entry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let entry = entry_module(&Exports::of(STAND_IN_GLUE)).unwrap().replace(
+            r#"import { WorkerEntrypoint } from "cloudflare:workers";"#,
+            "class WorkerEntrypoint {}\nglobalThis.addEventListener ??= () => {};",
+        );
+        std::fs::write(dir.join("entry.mjs"), entry).unwrap();
+        std::fs::write(dir.join("index.js"), STAND_IN_GLUE).unwrap();
+        std::fs::write(dir.join("package.json"), r#"{"type":"module"}"#).unwrap();
+        std::fs::write(dir.join("run.mjs"), SCRIPT).unwrap();
+        let out = std::process::Command::new("node")
+            .arg("run.mjs")
+            .current_dir(&dir)
+            .output()
+            .expect("node must be on PATH for this test (scripts/test.sh puts node 22 there)");
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches("resetting it").count(), 2, "{stdout}");
+        let got = stdout.lines().last().unwrap_or_default();
+        // before the trap: no reset; after it: one reset before the next call. The object built
+        // once, then rebuilt after the second trap's reset; `free` is not passed through.
+        assert_eq!(
+            got,
+            r#"["worker:a:E","RuntimeError",0,"worker:b:E",1,1,"do:x:D","RuntimeError","do:y:D",2,2,"undefined"]"#
+        );
+    }
+}
