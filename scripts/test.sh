@@ -173,17 +173,11 @@ export DURACLAW_BASE_URL="$WRANGLER_URL" DURACLAW_STACK_URL="$STACK_URL" DURACLA
 export DURACLAW_CLAUDE_CONFIG_DIR="${STACK_CLAUDE_CONFIG_DIR:-}"
 log "    $WRANGLER_URL (launcher pid $STACK_PID, wrangler log ${WRANGLER_LOG#"$REPO_ROOT"/})"
 
-e2e_background() {
-  local s
-  for s in "${E2E_BACKGROUND_STEPS[@]}"; do
-    STEP_HINT="logs in $DURACLAW_ARTIFACTS"
-    step "e2e: ${s#e2e_}" "$s"
-  done
-}
-export -f e2e_background step log _ts _elapsed "${E2E_BACKGROUND_STEPS[@]}"
-E2E_BACKGROUND_STEPS_LIST="${E2E_BACKGROUND_STEPS[*]}"
-export E2E_BACKGROUND_STEPS_LIST
-spawn e2e-background bash -c 'E2E_BACKGROUND_STEPS=($E2E_BACKGROUND_STEPS_LIST); e2e_background'
+# The steps run by a child bash (spawn's own process group): it gets them, and what `step` uses,
+# as exported functions, and the step names as its arguments.
+export -f step log _ts _elapsed "${E2E_BACKGROUND_STEPS[@]}"
+spawn e2e-background bash -c 'for s; do STEP_HINT="logs in $DURACLAW_ARTIFACTS"; step "e2e: ${s#e2e_}" "$s"; done' \
+  _ "${E2E_BACKGROUND_STEPS[@]}"
 BG_PID="$SPAWNED_PID"
 BG_LOG="$SPAWNED_LOG"
 log "==> e2e: ${E2E_BACKGROUND_STEPS[*]#e2e_} started in the background (log ${BG_LOG#"$REPO_ROOT"/})"
