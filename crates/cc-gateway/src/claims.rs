@@ -73,17 +73,13 @@ impl Claims {
         if !is_claude_session_id(claude_id) {
             return None;
         }
-        let path = self.dir.join(claude_id);
-        let meta = std::fs::symlink_metadata(&path).ok()?;
-        if !meta.is_file() {
-            return Some(String::new());
-        }
+        let file = match crate::confine::open_regular(&self.dir.join(claude_id)) {
+            Ok(Some((file, _))) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Ok(None) | Err(_) => return Some(String::new()),
+        };
         let mut text = String::new();
-        let read = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(&path)
-            .and_then(|f| f.take(MAX_CLAIM_BYTES).read_to_string(&mut text));
+        let read = file.take(MAX_CLAIM_BYTES).read_to_string(&mut text);
         Some(if read.is_ok() { text.trim().to_string() } else { String::new() })
     }
 }

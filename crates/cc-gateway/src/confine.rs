@@ -101,6 +101,17 @@ pub fn contain(root: &Path, relative: &Path) -> Result<PathBuf, ConfineError> {
     Ok(resolved)
 }
 
+/// Opens a file the gateway reads as hostile input (the CLI's session files, claims): never
+/// through a final symlink (`ELOOP`), never blocking on a FIFO or taking a terminal; `Ok(None)`
+/// when what is there is not a regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<Option<(std::fs::File, std::fs::Metadata)>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file =
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let meta = file.metadata()?;
+    Ok(meta.is_file().then_some((file, meta)))
+}
+
 /// Reads a regular file of at most `cap` bytes. The path is canonical already; opening with
 /// `O_NOFOLLOW` refuses a symlink swapped in since, and `O_NONBLOCK` a FIFO that would hang.
 pub async fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ConfineError> {

@@ -19,7 +19,6 @@
 
 use std::fs::{File, Metadata};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -143,23 +142,17 @@ pub fn find(projects: &Path, cwd: &Path, id: &str) -> Result<SessionFile, Sessio
 /// Opens a session file for reading as hostile input: never through a symlink, never blocking
 /// on a FIFO, a regular file only.
 fn open(path: &Path) -> Result<(File, Metadata), SessionFileError> {
-    let io = |source: std::io::Error| SessionFileError::Io { what: path.display().to_string(), source };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => SessionFileError::NotFound(format!("{} does not exist", path.display())),
-            _ if e.raw_os_error() == Some(libc::ELOOP) => {
-                SessionFileError::Refused(format!("{} is a symlink; session files are read only as regular files", path.display()))
-            }
-            _ => io(e),
-        })?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(SessionFileError::Refused(format!("{} is not a regular file", path.display())));
+    match crate::confine::open_regular(path) {
+        Ok(Some(opened)) => Ok(opened),
+        Ok(None) => Err(SessionFileError::Refused(format!("{} is not a regular file", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(SessionFileError::NotFound(format!("{} does not exist", path.display())))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            Err(SessionFileError::Refused(format!("{} is a symlink; session files are read only as regular files", path.display())))
+        }
+        Err(source) => Err(SessionFileError::Io { what: path.display().to_string(), source }),
     }
-    Ok((file, meta))
 }
 
 fn modified_ms(meta: &Metadata) -> u64 {
